@@ -1,0 +1,320 @@
+/**
+ * libc through Deno FFI: the project's only `Deno.dlopen` of libc. Every symbol is declared once, with the C
+ * parameter names as comments. Only `src/os/` imports this file.
+ *
+ * FFI facts this table relies on (measured with Deno 2.9.6, see docs/ffi.md):
+ * - `usize`/`i64` parameters take the fast call path only when given a `bigint`; a `number` there costs ~140 ns.
+ * - `pointer` parameters are fastest with a `PointerObject` (or `null`); `buffer` takes any TypedArray.
+ * - a raw address does not keep its buffer alive: keep a reference to the buffer while C may use it.
+ * - `ioctl` is variadic; glibc's x86-64 entry reads the third argument from %rdx only, so fixed prototypes
+ *   under different keys are safe (vfio-ffi.md §4.2).
+ *
+ * @module
+ */
+
+import { ErrnoError } from "./errno.ts";
+
+const symbols = {
+  __errno_location: { parameters: [], result: "pointer" },
+  close: {
+    parameters: [
+      "i32", // int fd
+    ],
+    result: "i32",
+  },
+  read: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
+  write: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
+  pread: {
+    name: "pread64",
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+      "i64", // off_t offset
+    ],
+    result: "isize",
+  },
+  pwrite: {
+    name: "pwrite64",
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+      "i64", // off_t offset
+    ],
+    result: "isize",
+  },
+  open: {
+    parameters: [
+      "buffer", // const char *pathname
+      "i32", // int flags
+      "u32", // mode_t mode (always passed: vfio-ffi.md §4.2)
+    ],
+    result: "i32",
+  },
+  readlink: {
+    parameters: [
+      "buffer", // const char *pathname
+      "buffer", // char *buf
+      "usize", // size_t bufsiz
+    ],
+    result: "isize",
+  },
+  unlink: {
+    parameters: [
+      "buffer", // const char *pathname
+    ],
+    result: "i32",
+  },
+  fcntl: {
+    parameters: [
+      "i32", // int fd
+      "i32", // int cmd
+      "i64", // long arg
+    ],
+    result: "i32",
+  },
+  ftruncate: {
+    parameters: [
+      "i32", // int fd
+      "i64", // off_t length
+    ],
+    result: "i32",
+  },
+  memfd_create: {
+    parameters: [
+      "buffer", // const char *name
+      "u32", // unsigned int flags
+    ],
+    result: "i32",
+  },
+  mmap: {
+    parameters: [
+      "pointer", // void *addr
+      "usize", // size_t length
+      "i32", // int prot
+      "i32", // int flags
+      "i32", // int fd
+      "i64", // off_t offset
+    ],
+    result: "pointer",
+  },
+  munmap: {
+    parameters: [
+      "pointer", // void *addr
+      "usize", // size_t length
+    ],
+    result: "i32",
+  },
+  eventfd: {
+    parameters: [
+      "u32", // unsigned int initval
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  socket: {
+    parameters: [
+      "i32", // int domain
+      "i32", // int type
+      "i32", // int protocol
+    ],
+    result: "i32",
+  },
+  bind: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const struct sockaddr *addr
+      "u32", // socklen_t addrlen
+    ],
+    result: "i32",
+  },
+  listen: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int backlog
+    ],
+    result: "i32",
+  },
+  accept4: {
+    parameters: [
+      "i32", // int sockfd
+      "pointer", // struct sockaddr *addr
+      "pointer", // socklen_t *addrlen
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  connect: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const struct sockaddr *addr
+      "u32", // socklen_t addrlen
+    ],
+    result: "i32",
+  },
+  shutdown: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int how
+    ],
+    result: "i32",
+  },
+  sendmsg: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const struct msghdr *msg
+      "i32", // int flags
+    ],
+    result: "isize",
+  },
+  recvmsg: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // struct msghdr *msg
+      "i32", // int flags
+    ],
+    result: "isize",
+  },
+  epoll_create1: {
+    parameters: [
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  epoll_ctl: {
+    parameters: [
+      "i32", // int epfd
+      "i32", // int op
+      "i32", // int fd
+      "buffer", // struct epoll_event *event
+    ],
+    result: "i32",
+  },
+  epoll_wait: {
+    parameters: [
+      "i32", // int epfd
+      "buffer", // struct epoll_event *events
+      "i32", // int maxevents
+      "i32", // int timeout
+    ],
+    result: "i32",
+  },
+  /** The one call that may block: it runs on a Deno blocking-pool thread, so errno is lost (design.md §2). */
+  epoll_wait_nonblocking: {
+    name: "epoll_wait",
+    parameters: [
+      "i32", // int epfd
+      "pointer", // struct epoll_event *events (a raw pointer: the buffer must outlive the call)
+      "i32", // int maxevents
+      "i32", // int timeout
+    ],
+    result: "i32",
+    nonblocking: true,
+  },
+  ioctl_ptr: {
+    name: "ioctl",
+    parameters: [
+      "i32", // int fd
+      "u32", // unsigned long request (every VFIO request fits in 32 bits)
+      "buffer", // void *argp
+    ],
+    result: "i32",
+  },
+  ioctl_int: {
+    name: "ioctl",
+    parameters: [
+      "i32", // int fd
+      "u32", // unsigned long request
+      "u64", // unsigned long arg (by value: VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU)
+    ],
+    result: "i32",
+  },
+  getpid: { parameters: [], result: "i32" },
+  geteuid: { parameters: [], result: "u32" },
+  kill: {
+    parameters: [
+      "i32", // pid_t pid
+      "i32", // int sig
+    ],
+    result: "i32",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let library: Deno.DynamicLibrary<typeof symbols>;
+try {
+  library = Deno.dlopen("libc.so.6", symbols);
+} catch (e) {
+  throw new Error("Cannot load libc.so.6: cryptobridge needs glibc on x86-64 Linux", { cause: e });
+}
+
+/** The libc symbols. Call them through the wrappers in `src/os/`, which check results and read errno. */
+export const libc: Deno.StaticForeignLibraryInterface<typeof symbols> = library.symbols;
+
+// The main thread's errno lives at a fixed address: one view, created once, reads it in ~2 ns.
+const errnoView = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(libc.__errno_location()!, 4));
+
+/**
+ * errno of the calling (main) thread. Read it right after the failing call, before any other FFI call.
+ *
+ * @returns The current errno value.
+ */
+export function lastErrno(): number {
+  return errnoView[0]!;
+}
+
+/**
+ * Throws `ErrnoError` if a libc call returned a negative value; otherwise returns the value.
+ *
+ * Call it around the libc call itself, so nothing runs between the call and the errno read:
+ * `check(libc.close(fd), "close")`.
+ *
+ * @param result The call's return value.
+ * @param syscall The call's name, for the error message.
+ * @param detail Optional context, such as a path.
+ * @returns `result`, when it is not negative.
+ */
+export function check(result: number, syscall: string, detail?: string): number {
+  if (result < 0) throw new ErrnoError(lastErrno(), syscall, detail);
+  return result;
+}
+
+/**
+ * `check` for calls whose result is `ssize_t` (a bigint through FFI).
+ *
+ * @param result The call's return value.
+ * @param syscall The call's name, for the error message.
+ * @param detail Optional context.
+ * @returns The result as a number (byte counts here are far below 2^53).
+ */
+export function checkSize(result: bigint, syscall: string, detail?: string): number {
+  if (result < 0n) throw new ErrnoError(lastErrno(), syscall, detail);
+  return Number(result);
+}
+
+/**
+ * A NUL-terminated C string.
+ *
+ * @param s The JS string.
+ * @returns Its UTF-8 bytes followed by a NUL.
+ */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}

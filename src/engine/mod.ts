@@ -1,0 +1,26 @@
+/**
+ * Engines: the `CryptoEngine` contract and its building blocks. Concrete engines live in sub-folders
+ * (`software/`), imported only by the composition root (`src/daemon/`) and tests.
+ *
+ * @module
+ */
+
+export {
+  type AeadSessionParams,
+  type AkcipherSessionParams,
+  type AlgorithmInfo,
+  type Capabilities,
+  type ChainSessionParams,
+  type CipherSessionParams,
+  type CryptoEngine,
+  CryptoOp,
+  EngineError,
+  type EngineErrorKind,
+  type EngineSession,
+  type HashSessionParams,
+  type MacSessionParams,
+  PENDING,
+  type SessionParams,
+} from "./engine.ts";
+export { allocHostMemory, type HostMemory } from "./host_memory.ts";
+export { SgList } from "./sg_list.ts";
