@@ -1,0 +1,90 @@
+/**
+ * `Fd`: an owned file descriptor. Exactly one object owns a descriptor at a time; closing is idempotent, and
+ * `take()` hands ownership on (style.md rule 9).
+ *
+ * @module
+ */
+
+import { check, libc } from "../../ffi/libc.ts";
+import { FD_CLOEXEC, F_GETFD, F_GETFL, F_SETFL, O_NONBLOCK } from "../../ffi/constants.ts";
+
+/** An owned file descriptor. */
+export class Fd implements Disposable {
+  #fd: number;
+
+  /**
+   * Takes ownership of a raw descriptor.
+   *
+   * @param fd The descriptor (>= 0).
+   * @throws RangeError for a negative descriptor.
+   */
+  constructor(fd: number) {
+    if (!Number.isInteger(fd) || fd < 0) {
+      throw new RangeError(`Cannot own file descriptor: it must be >= 0: current value is ${fd}`);
+    }
+    this.#fd = fd;
+  }
+
+  /** The raw descriptor; -1 once closed or taken. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** Whether the descriptor is still owned and open. */
+  get isOpen(): boolean {
+    return this.#fd >= 0;
+  }
+
+  /**
+   * The raw descriptor, or an error if it was closed.
+   *
+   * @throws Error when closed.
+   */
+  get raw(): number {
+    if (this.#fd < 0) throw new Error("Cannot use file descriptor: it is closed");
+    return this.#fd;
+  }
+
+  /**
+   * Gives up ownership without closing: the caller now owns the raw descriptor.
+   *
+   * @returns The raw descriptor.
+   */
+  take(): number {
+    const fd = this.raw;
+    this.#fd = -1;
+    return fd;
+  }
+
+  /** Closes the descriptor; later calls do nothing. Errors from close(2) are ignored (the fd is gone anyway). */
+  close(): void {
+    if (this.#fd < 0) return;
+    libc.close(this.#fd);
+    this.#fd = -1;
+  }
+
+  /** Sets O_NONBLOCK (every fd the reactor watches is non-blocking, design.md decision 2). */
+  setNonBlocking(): void {
+    const flags = check(libc.fcntl(this.raw, F_GETFL, 0n), "fcntl(F_GETFL)");
+    check(libc.fcntl(this.raw, F_SETFL, BigInt(flags | O_NONBLOCK)), "fcntl(F_SETFL)");
+  }
+
+  /** Whether FD_CLOEXEC is set (tests check that received descriptors are close-on-exec). */
+  isCloseOnExec(): boolean {
+    return (check(libc.fcntl(this.raw, F_GETFD, 0n), "fcntl(F_GETFD)") & FD_CLOEXEC) !== 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Whether a raw descriptor is open in this process (for leak checks in tests).
+ *
+ * @param fd A raw descriptor.
+ * @returns True when fcntl(F_GETFD) succeeds on it.
+ */
+export function isFdOpen(fd: number): boolean {
+  return libc.fcntl(fd, F_GETFD, 0n) >= 0;
+}
