@@ -74,7 +74,9 @@ export function writeU64(b: Uint8Array, off: number, v: bigint): void {
  */
 export function writeU64Number(b: Uint8Array, off: number, v: number): void {
   if (!Number.isSafeInteger(v) || v < 0) {
-    throw new RangeError(`Cannot write u64 at offset ${off}: value must be a safe integer >= 0: current value is ${v}`);
+    throw new RangeError(
+      `Cannot write u64 at offset ${off}: value must be a safe integer >= 0: current value is ${v}`,
+    );
   }
   writeU32(b, off, v % 0x1_0000_0000);
   writeU32(b, off + 4, Math.floor(v / 0x1_0000_0000));

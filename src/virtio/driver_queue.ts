@@ -1,0 +1,462 @@
+/**
+ * `DriverQueue`: one split virtqueue as the guest driver sees it (VIRTIO v1.2, 2.7.13, 2.7.14), for the test
+ * front-end and the benchmark, which play the guest (vm-virtio's `MockSplitQueue`). It keeps a free list of
+ * descriptors, writes direct or indirect chains, publishes `avail.idx`, decides kicks, and takes completions in
+ * any order.
+ *
+ * Built for about a million requests a second: `addList()` with a reused `DriverBufferList` and `popUsed()` into a
+ * reused `UsedBuffer` allocate nothing; `add()` and `pollUsed()` are the convenient, allocating forms.
+ *
+ * Memory order is the mirror of `SplitQueue`'s: ring entries and descriptors are plain stores, `avail.idx` is a
+ * seq-cst `Atomics.store` (the barrier of 2.7.13.3.1), and the `flags`/`avail_event` read after it is a seq-cst load
+ * (2.7.13.4.1: "a suitable memory barrier before reading flags or avail_event").
+ *
+ * @module
+ */
+
+import type { GuestMemory } from "../memory/mod.ts";
+import { VirtqueueError } from "./errors.ts";
+import { readU32, writeU16, writeU32, writeU64Number } from "./le.ts";
+import {
+  availEventOffset,
+  availRingSize,
+  descTableSize,
+  isValidQueueSize,
+  type RingAddresses,
+  ringIndexView,
+  type RingPart,
+  ringPart,
+  usedEventOffset,
+  usedRingSize,
+  VIRTQ_AVAIL_FLAGS,
+  VIRTQ_AVAIL_IDX,
+  VIRTQ_AVAIL_RING,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_WRITE,
+  VIRTQ_DESC_SIZE,
+  VIRTQ_USED_ELEM_SIZE,
+  VIRTQ_USED_FLAGS,
+  VIRTQ_USED_IDX,
+  VIRTQ_USED_RING,
+  virtqNeedEvent,
+  VRING_USED_F_NO_NOTIFY,
+} from "./ring.ts";
+
+/** A guest buffer: guest-physical address and length. */
+export interface GuestBuffer {
+  /** Guest-physical address. */
+  readonly gpa: number;
+  /** Length in bytes. */
+  readonly len: number;
+}
+
+/** A request as the driver builds it: device-readable buffers (`out`), then device-writable ones (`in`). */
+export interface DriverChain {
+  /** Buffers the device reads. */
+  readonly out: readonly GuestBuffer[];
+  /** Buffers the device writes. */
+  readonly in: readonly GuestBuffer[];
+}
+
+/** Options of `DriverQueue.add()`. */
+export interface DriverAddOptions {
+  /** Put the buffers in an indirect table (VIRTIO v1.2, 2.7.5.3); needs `indirectArea`. */
+  readonly indirect?: boolean;
+}
+
+/** Where the rings lie (see `splitRingLayout()`) and how the driver uses them. */
+export interface DriverQueueOptions extends RingAddresses {
+  /** Queue size (power of 2, 1..32768). */
+  readonly size: number;
+  /** GPA of `size` indirect tables, one per head (`indirectAreaSize(size, indirectEntries)` bytes). */
+  readonly indirectArea?: number;
+  /** Descriptors per indirect table; default 16. */
+  readonly indirectEntries?: number;
+  /** Use `used_event`/`avail_event` (VIRTIO_F_EVENT_IDX negotiated); default false. */
+  readonly eventIdx?: boolean;
+  /** Initial avail and used index, to test u16 wrap-around; default 0. */
+  readonly startIndex?: number;
+}
+
+/** A reusable list of buffers for `DriverQueue.addList()`: no allocation per request. */
+export class DriverBufferList {
+  /** Most buffers. */
+  readonly capacity: number;
+  /** Guest-physical address of each buffer. */
+  readonly gpa: Float64Array;
+  /** Length of each buffer. */
+  readonly len: Uint32Array;
+  /** 1 for device-writable, 0 for device-readable. */
+  readonly writable: Uint8Array;
+  /** Buffers in use. */
+  count = 0;
+
+  /** @param capacity Most buffers. */
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.gpa = new Float64Array(capacity);
+    this.len = new Uint32Array(capacity);
+    this.writable = new Uint8Array(capacity);
+  }
+
+  /** Empties the list. */
+  clear(): void {
+    this.count = 0;
+  }
+
+  /**
+   * Appends a buffer. The order is kept as given (readable first is the caller's job, 2.7.4.2), so tests can also
+   * build chains a correct driver would not.
+   *
+   * @throws RangeError when the list is full.
+   */
+  push(gpa: number, len: number, writable: boolean): void {
+    if (this.count === this.capacity) {
+      throw new RangeError(`Cannot add buffer: list is full: capacity is ${this.capacity}`);
+    }
+    const i = this.count++;
+    this.gpa[i] = gpa;
+    this.len[i] = len;
+    this.writable[i] = writable ? 1 : 0;
+  }
+}
+
+/** One completion, filled by `DriverQueue.popUsed()`; reuse it. */
+export class UsedBuffer<T = unknown> {
+  /** Head index the device returned (`id`). */
+  head = 0;
+  /** Bytes the device wrote (`len`). */
+  len = 0;
+  /** The token given to `add()`. */
+  token: T | undefined = undefined;
+}
+
+/**
+ * The guest side of one split virtqueue (VIRTIO v1.2, 2.7.13 and 2.7.14). The descriptor table, avail ring and
+ * indirect tables are written only here; the used ring only by the device.
+ *
+ * @example A round trip
+ * ```ts ignore
+ * const q = new DriverQueue<string>(mem, { size: 256, ...splitRingLayout(0x10000, 256) });
+ * q.add({ out: [{ gpa: 0x40000, len: 72 }], in: [{ gpa: 0x41000, len: 1 }] }, {}, "req-1");
+ * q.publish();
+ * if (q.needsKick()) kick();
+ * // ... the device completes ...
+ * const done = new UsedBuffer<string>();
+ * while (q.popUsed(done)) console.log(done.token, done.len);
+ * ```
+ */
+export class DriverQueue<T = unknown> {
+  /** Queue size. */
+  readonly size: number;
+  /** Whether `used_event`/`avail_event` are used. */
+  readonly eventIdx: boolean;
+  #desc: RingPart;
+  #avail: RingPart;
+  #used: RingPart;
+  #indirect: RingPart | null = null;
+  #indirectGpa = 0;
+  #indirectEntries: number;
+  #availIdx: Uint16Array;
+  #usedEvent: Uint16Array;
+  #usedIdx: Uint16Array;
+  #usedFlags: Uint16Array;
+  #availEvent: Uint16Array;
+  #next: Uint16Array; // free-list links, and the links of each chain in use
+  #descCount: Uint16Array; // descriptors taken by each head
+  #tokens: (T | undefined)[];
+  #inUse: Uint8Array;
+  #freeHead = 0;
+  #numFree: number;
+  #inflight = 0;
+  #shadowAvail: number;
+  #publishedAvail: number;
+  #kickedAvail: number;
+  #lastUsed: number;
+  #scratch: DriverBufferList;
+
+  /**
+   * Takes over the rings: sets `flags` to 0 (2.7.10.1) and both `idx` fields, `used_event` and `avail_event` to
+   * `startIndex`.
+   *
+   * @param mem Guest memory holding the rings and indirect area.
+   * @param options Size, ring addresses and options.
+   * @throws RangeError for an invalid size or a ring that is misaligned or not inside one region.
+   */
+  constructor(mem: GuestMemory, options: DriverQueueOptions) {
+    const { size, startIndex = 0, indirectEntries = 16 } = options;
+    if (!isValidQueueSize(size)) {
+      throw new RangeError(
+        `Cannot create driver queue: size must be a power of 2 in 1..32768: current value is ${size}`,
+      );
+    }
+    this.size = size;
+    this.eventIdx = options.eventIdx ?? false;
+    this.#desc = part(mem, "descriptor table", options.desc, descTableSize(size), 16);
+    this.#avail = part(mem, "available ring", options.avail, availRingSize(size), 2);
+    this.#used = part(mem, "used ring", options.used, usedRingSize(size), 4);
+    this.#indirectEntries = indirectEntries;
+    if (options.indirectArea !== undefined) {
+      this.#indirect = part(
+        mem,
+        "indirect area",
+        options.indirectArea,
+        size * indirectEntries * VIRTQ_DESC_SIZE,
+        1,
+      );
+      this.#indirectGpa = options.indirectArea;
+    }
+    this.#availIdx = u16(this.#avail, VIRTQ_AVAIL_IDX);
+    this.#usedEvent = u16(this.#avail, usedEventOffset(size));
+    this.#usedIdx = u16(this.#used, VIRTQ_USED_IDX);
+    this.#usedFlags = u16(this.#used, VIRTQ_USED_FLAGS);
+    this.#availEvent = u16(this.#used, availEventOffset(size));
+    this.#next = new Uint16Array(size).map((_, i) => (i + 1) & (size - 1));
+    this.#descCount = new Uint16Array(size);
+    this.#tokens = new Array<T | undefined>(size).fill(undefined);
+    this.#inUse = new Uint8Array(size);
+    this.#numFree = size;
+    this.#shadowAvail =
+      this.#publishedAvail =
+      this.#kickedAvail =
+      this.#lastUsed =
+        startIndex & 0xffff;
+    this.#scratch = new DriverBufferList(Math.max(size, indirectEntries));
+    this.#initRings();
+  }
+
+  /** Free descriptors. */
+  get numFree(): number {
+    return this.#numFree;
+  }
+  /** Chains added and not yet returned by the device. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+  /** The avail index the next `publish()` stores (`avail.idx` after it). */
+  get availIdx(): number {
+    return this.#shadowAvail;
+  }
+
+  /**
+   * Adds a chain: `out` buffers (device-readable) then `in` buffers (device-writable). Allocates a little; use
+   * `addList()` on hot paths.
+   *
+   * @param chain The buffers.
+   * @param options `indirect: true` for one INDIRECT descriptor pointing at this head's table slot.
+   * @param token Returned with the completion.
+   * @returns The head index, or -1 when there are not enough free descriptors.
+   * @throws RangeError for an empty chain, or one that cannot fit its table even when the queue is empty.
+   */
+  add(chain: DriverChain, options: DriverAddOptions, token: T): number {
+    const list = this.#scratch;
+    list.clear();
+    for (const b of chain.out) list.push(b.gpa, b.len, false);
+    for (const b of chain.in) list.push(b.gpa, b.len, true);
+    return this.addList(list, options.indirect ?? false, token);
+  }
+
+  /**
+   * Adds the buffers of `list`, in its order, as one chain (2.7.13.1) and puts its head in the avail ring (2.7.13.2).
+   * The device sees it after `publish()`.
+   *
+   * @param list The buffers.
+   * @param indirect true for an indirect chain (one descriptor in the table, the buffers in this head's slot).
+   * @param token Returned with the completion.
+   * @returns The head index, or -1 when there are not enough free descriptors.
+   * @throws RangeError for an empty list, a list longer than the queue or the indirect slot, or indirect without
+   *   an indirect area.
+   */
+  addList(list: DriverBufferList, indirect: boolean, token: T): number {
+    const n = list.count;
+    const limit = indirect ? this.#indirectEntries : this.size;
+    if (n === 0 || n > limit || (indirect && this.#indirect === null)) {
+      const why = indirect && this.#indirect === null
+        ? "no indirect area was given"
+        : `it has ${n} buffers, limit ${limit}`;
+      throw new RangeError(`Cannot add chain: ${why}`);
+    }
+    const needed = indirect ? 1 : n;
+    if (this.#numFree < needed) return -1;
+    const head = this.#alloc(needed);
+    if (indirect) this.#writeIndirect(head, list);
+    else this.#writeDirect(head, list);
+    this.#descCount[head] = needed;
+    this.#tokens[head] = token;
+    this.#inUse[head] = 1;
+    this.#inflight++;
+    const slot = VIRTQ_AVAIL_RING + 2 * (this.#shadowAvail & (this.size - 1));
+    writeU16(this.#avail.bytes, this.#avail.base + slot, head);
+    this.#shadowAvail = (this.#shadowAvail + 1) & 0xffff;
+    return head;
+  }
+
+  /** Makes the chains added so far visible: one seq-cst store of `avail.idx` (2.7.13.3). */
+  publish(): void {
+    Atomics.store(this.#availIdx, 0, this.#shadowAvail);
+    this.#publishedAvail = this.#shadowAvail;
+  }
+
+  /**
+   * Whether the device needs an available buffer notification for what was published since the last call
+   * (2.7.10.1): with event indices, `virtq_need_event(avail_event, new, old)`; without, unless the device set
+   * VRING_USED_F_NO_NOTIFY. Side effect: the published index becomes the base of the next decision.
+   *
+   * @returns true when the caller should kick.
+   */
+  needsKick(): boolean {
+    const next = this.#publishedAvail;
+    const old = this.#kickedAvail;
+    this.#kickedAvail = next;
+    if (next === old) return false;
+    // Seq-cst loads after the seq-cst avail.idx store in publish(): the barrier 2.7.13.4.1 requires.
+    if (this.eventIdx) return virtqNeedEvent(Atomics.load(this.#availEvent, 0), next, old);
+    return (Atomics.load(this.#usedFlags, 0) & VRING_USED_F_NO_NOTIFY) === 0;
+  }
+
+  /**
+   * Takes the next used element, in the device's order (completions may come out of order), and frees its
+   * descriptors. With event indices, it then sets `used_event` to ask for a notification at the next element.
+   *
+   * @param out Filled with head, len and token.
+   * @returns false when the used ring has nothing new.
+   * @throws VirtqueueError `invalid-used-index` when `used.idx` ran more than `size` ahead, `invalid-used-id` when
+   *   the device returned a head that is not in flight.
+   */
+  popUsed(out: UsedBuffer<T>): boolean {
+    const usedIdx = Atomics.load(this.#usedIdx, 0);
+    if (usedIdx === this.#lastUsed) return false;
+    if (((usedIdx - this.#lastUsed) & 0xffff) > this.size) {
+      const ahead = `${this.size} ahead of ${this.#lastUsed}`;
+      throw new VirtqueueError(
+        "invalid-used-index",
+        `Cannot pop used element: used idx must be at most ${ahead}: current value is ${usedIdx}`,
+      );
+    }
+    const off = this.#used.base + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * (this.#lastUsed & (this.size - 1));
+    const id = readU32(this.#used.bytes, off);
+    const len = readU32(this.#used.bytes, off + 4);
+    if (id >= this.size || this.#inUse[id] === 0) {
+      throw new VirtqueueError("invalid-used-id", `Cannot pop used element: head ${id} is not in flight`);
+    }
+    out.head = id;
+    out.len = len;
+    out.token = this.#tokens[id];
+    this.#tokens[id] = undefined;
+    this.#inUse[id] = 0;
+    this.#inflight--;
+    this.#free(id);
+    this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
+    if (this.eventIdx) Atomics.store(this.#usedEvent, 0, this.#lastUsed);
+    return true;
+  }
+
+  /**
+   * `popUsed()` that allocates its result.
+   *
+   * @returns The next completion, or null.
+   */
+  pollUsed(): { head: number; len: number; token: T | undefined } | null {
+    const out = new UsedBuffer<T>();
+    return this.popUsed(out) ? { head: out.head, len: out.len, token: out.token } : null;
+  }
+
+  /**
+   * Sets `used_event`: no notification is needed until the used element at this index is written (2.7.7.1).
+   *
+   * @param usedEvent A u16 used index.
+   */
+  setUsedEvent(usedEvent: number): void {
+    Atomics.store(this.#usedEvent, 0, usedEvent & 0xffff);
+  }
+
+  /**
+   * Sets or clears VRING_AVAIL_F_NO_INTERRUPT in the avail ring's `flags` (2.7.7.1, without event indices).
+   *
+   * @param noInterrupt true to ask the device not to notify.
+   */
+  setNoInterrupt(noInterrupt: boolean): void {
+    writeU16(this.#avail.bytes, this.#avail.base + VIRTQ_AVAIL_FLAGS, noInterrupt ? 1 : 0);
+  }
+
+  #initRings(): void {
+    const start = this.#shadowAvail;
+    writeU16(this.#avail.bytes, this.#avail.base + VIRTQ_AVAIL_FLAGS, 0);
+    Atomics.store(this.#availIdx, 0, start);
+    Atomics.store(this.#usedEvent, 0, start);
+    writeU16(this.#used.bytes, this.#used.base + VIRTQ_USED_FLAGS, 0);
+    Atomics.store(this.#usedIdx, 0, start);
+    Atomics.store(this.#availEvent, 0, start);
+  }
+
+  #alloc(n: number): number {
+    const head = this.#freeHead;
+    let last = head;
+    for (let k = 1; k < n; k++) last = this.#next[last]!;
+    this.#freeHead = this.#next[last]!;
+    this.#numFree -= n;
+    return head;
+  }
+
+  #free(head: number): void {
+    const n = this.#descCount[head]!;
+    let last = head;
+    for (let k = 1; k < n; k++) last = this.#next[last]!;
+    this.#next[last] = this.#freeHead;
+    this.#freeHead = head;
+    this.#numFree += n;
+  }
+
+  #writeDirect(head: number, list: DriverBufferList): void {
+    const n = list.count;
+    let d = head;
+    for (let i = 0; i < n; i++) {
+      const next = this.#next[d]!;
+      const more = i < n - 1;
+      const flags = (list.writable[i] ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0);
+      writeDesc(this.#desc, d, list.gpa[i]!, list.len[i]!, flags, more ? next : 0);
+      d = next;
+    }
+  }
+
+  #writeIndirect(head: number, list: DriverBufferList): void {
+    const table = this.#indirect!;
+    const slot = head * this.#indirectEntries;
+    const n = list.count;
+    for (let i = 0; i < n; i++) {
+      const more = i < n - 1;
+      const flags = (list.writable[i] ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0);
+      writeDesc(table, slot + i, list.gpa[i]!, list.len[i]!, flags, more ? i + 1 : 0);
+    }
+    const tableGpa = this.#indirectGpa + slot * VIRTQ_DESC_SIZE;
+    writeDesc(this.#desc, head, tableGpa, n * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
+  }
+}
+
+function writeDesc(p: RingPart, index: number, gpa: number, len: number, flags: number, next: number): void {
+  const off = p.base + index * VIRTQ_DESC_SIZE;
+  writeU64Number(p.bytes, off, gpa);
+  writeU32(p.bytes, off + 8, len);
+  writeU16(p.bytes, off + 12, flags);
+  writeU16(p.bytes, off + 14, next);
+}
+
+function part(mem: GuestMemory, name: string, gpa: number, len: number, align: number): RingPart {
+  const found = gpa % align === 0 ? ringPart(mem, gpa, len) : undefined;
+  if (found === undefined) {
+    const where = `0x${gpa.toString(16)}+${len}`;
+    throw new RangeError(
+      `Cannot create driver queue: ${name} must be ${align}-byte aligned in one guest region: current value is ${where}`,
+    );
+  }
+  return found;
+}
+
+function u16(p: RingPart, off: number): Uint16Array {
+  const view = ringIndexView(p, off);
+  if (view === undefined) {
+    throw new RangeError("Cannot create driver queue: a ring index is misaligned in host memory");
+  }
+  return view;
+}

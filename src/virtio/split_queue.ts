@@ -1,0 +1,436 @@
+/**
+ * `SplitQueue`: one split virtqueue as the device sees it (VIRTIO v1.2, 2.7), in the vm-virtio shape: the queue
+ * never owns guest memory, every method that touches the rings takes it as an argument (style.md rule 1), and
+ * notification is left to the caller.
+ *
+ * Memory order (style.md rule 11). `avail.idx`, `used.idx`, `used_event` and `avail_event` go through `Atomics` on
+ * 1-element `Uint16Array` views; `Atomics` operations are sequentially consistent, which covers vm-virtio's
+ * Acquire load of `avail.idx`, Release store of `used.idx` and the `fence(SeqCst)` before reading `used_event`.
+ * Every other ring field is read or written with plain (le.ts) accesses, which V8 does not move across an
+ * `Atomics` operation. Whether V8 emits real atomic instructions on a non-shared, externally backed ArrayBuffer is
+ * unverified (style.md 4); on x86-64 aligned u16 accesses are atomic anyway, and `Atomics.store` is an `xchg`,
+ * the store-load fence the notification checks need.
+ *
+ * Host byte order: the index views are in host order and virtio 1.x is little-endian; the constructor checks the
+ * host (Deno runs on x86-64 and aarch64, both little-endian).
+ *
+ * @module
+ */
+
+import type { GuestMemory } from "../memory/mod.ts";
+import { type DescriptorChain, type DescTableView, readDescriptorChain } from "./descriptor_chain.ts";
+import { VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
+import { readU16, writeU32 } from "./le.ts";
+import {
+  AVAIL_RING_ALIGN,
+  availEventOffset,
+  availRingSize,
+  DESC_TABLE_ALIGN,
+  descTableSize,
+  isValidQueueSize,
+  MAX_QUEUE_SIZE,
+  type RingAddresses,
+  ringIndexView,
+  type RingPart,
+  ringPart,
+  USED_RING_ALIGN,
+  usedEventOffset,
+  usedRingSize,
+  VIRTQ_AVAIL_IDX,
+  VIRTQ_AVAIL_RING,
+  VIRTQ_USED_ELEM_ID,
+  VIRTQ_USED_ELEM_LEN,
+  VIRTQ_USED_ELEM_SIZE,
+  VIRTQ_USED_IDX,
+  VIRTQ_USED_RING,
+  virtqNeedEvent,
+} from "./ring.ts";
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+// Host views of the rings, derived from one memory table and dropped when the table changes.
+interface RingViews {
+  readonly mem: GuestMemory;
+  readonly generation: number;
+  readonly table: DescTableView;
+  readonly avail: RingPart;
+  readonly used: RingPart;
+  readonly availIdx: Uint16Array;
+  readonly usedEvent: Uint16Array;
+  readonly usedIdx: Uint16Array;
+  readonly availEvent: Uint16Array;
+}
+
+/**
+ * One split virtqueue, device side (VIRTIO v1.2, 2.7). Set up with `setSize()`, `setAddresses()`,
+ * `setNextAvail()`/`setNextUsed()` and `setReady(true)`; then per batch: `popChain()` until it returns false,
+ * `addUsed()` per completion (any order), `publishUsed()` once, and `needsNotification()` once.
+ *
+ * A ring error (`invalid-avail-index`, `invalid-head-index`, `invalid-ring-address`) is thrown once and marks the
+ * queue broken: `popChain()` then returns false until `reset()` (style.md rule 5). A malformed chain is not a ring
+ * error: it is returned with `chain.error` set.
+ *
+ * @example A batch
+ * ```ts ignore
+ * const chain = new DescriptorChain(queue.maxSize);
+ * while (queue.popChain(mem, chain)) {
+ *   const written = chain.error === null ? serve(chain) : 0;
+ *   queue.addUsed(mem, chain.head, written);
+ * }
+ * queue.publishUsed(mem);
+ * if (queue.needsNotification(mem)) signalUsed();
+ * ```
+ */
+export class SplitQueue {
+  /** Largest size the device supports (the `capacity` its chains need). */
+  readonly maxSize: number;
+  /**
+   * Whether VIRTIO_F_EVENT_IDX was negotiated, as far as the owner knows. QEMU's crypto path never tells the
+   * back-end (interop.md 1.9), so it stays false there; `avail_event` is written either way.
+   */
+  eventIdx = false;
+  #size: number;
+  #addresses: RingAddresses | null = null;
+  #nextAvail = 0;
+  #nextUsed = 0;
+  #publishedUsed = 0;
+  #signalledUsed = 0;
+  #signalledValid = false;
+  #inflight = 0;
+  #ready = false;
+  #error: VirtqueueError | null = null;
+  #availEventStale = true;
+  #views: RingViews | null = null;
+
+  /**
+   * @param maxSize Largest queue size the device offers (power of 2, 1..32768); also the initial size.
+   * @throws RangeError for an invalid size, or on a big-endian host.
+   */
+  constructor(maxSize: number = MAX_QUEUE_SIZE) {
+    if (!isValidQueueSize(maxSize)) {
+      throw new RangeError(
+        `Cannot create queue: size must be a power of 2 in 1..32768: current value is ${maxSize}`,
+      );
+    }
+    if (!HOST_LITTLE_ENDIAN) throw new RangeError("Cannot create queue: the host must be little-endian");
+    this.maxSize = maxSize;
+    this.#size = maxSize;
+  }
+
+  /** Queue size (VHOST_USER_SET_VRING_NUM). */
+  get size(): number {
+    return this.#size;
+  }
+  /** The ring addresses, or `null` before `setAddresses()`. */
+  get addresses(): RingAddresses | null {
+    return this.#addresses;
+  }
+  /** `next_avail`: the avail ring index of the next chain to pop (VHOST_USER_GET_VRING_BASE reads it). */
+  get nextAvail(): number {
+    return this.#nextAvail;
+  }
+  /** `next_used`: the used ring index of the next element `addUsed()` writes. */
+  get nextUsed(): number {
+    return this.#nextUsed;
+  }
+  /** Chains popped and not yet added to the used ring. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+  /** Whether `popChain()` may consume the avail ring. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+  /** Whether a ring error stopped the queue. */
+  get broken(): boolean {
+    return this.#error !== null;
+  }
+  /** The ring error that stopped the queue, or `null`. */
+  get error(): VirtqueueError | null {
+    return this.#error;
+  }
+  /**
+   * Whether every popped chain is used and published. VHOST_USER_GET_VRING_BASE ("stop ring") is answered with
+   * `nextAvail` once the owner has called `setReady(false)` and this is true.
+   */
+  get drained(): boolean {
+    return this.#inflight === 0 && this.#publishedUsed === this.#nextUsed;
+  }
+
+  /**
+   * Sets the queue size (VHOST_USER_SET_VRING_NUM; VIRTIO v1.2, 2.7: a power of 2, at most 32768).
+   *
+   * @throws VirtqueueError `invalid-queue-size` when not a power of 2 in 1..maxSize.
+   */
+  setSize(size: number): void {
+    if (!isValidQueueSize(size) || size > this.maxSize) {
+      throw new VirtqueueError(
+        "invalid-queue-size",
+        `Cannot set queue size: size must be a power of 2 in 1..${this.maxSize}: current value is ${size}`,
+      );
+    }
+    this.#size = size;
+    this.#views = null;
+  }
+
+  /**
+   * Sets the ring addresses (VHOST_USER_SET_VRING_ADDR, already translated to GPAs). Alignment is checked here
+   * (VIRTIO v1.2, 2.7.1); whether the rings are guest memory is checked against each memory table at first use.
+   *
+   * @throws VirtqueueError `invalid-ring-address` for a misaligned or negative address.
+   */
+  setAddresses(addresses: RingAddresses): void {
+    const { desc, avail, used } = addresses;
+    checkRingAddress("descriptor table", desc, DESC_TABLE_ALIGN);
+    checkRingAddress("available ring", avail, AVAIL_RING_ALIGN);
+    checkRingAddress("used ring", used, USED_RING_ALIGN);
+    this.#addresses = { desc, avail, used };
+    this.#views = null;
+  }
+
+  /**
+   * Sets `next_avail` (VHOST_USER_SET_VRING_BASE). vhost-user back-ends set `next_used` to the same value.
+   *
+   * @throws RangeError when not a u16.
+   */
+  setNextAvail(nextAvail: number): void {
+    this.#nextAvail = checkU16("next_avail", nextAvail);
+    this.#availEventStale = true;
+  }
+
+  /**
+   * Sets `next_used`; also the base of the notification decision.
+   *
+   * @throws RangeError when not a u16.
+   */
+  setNextUsed(nextUsed: number): void {
+    this.#nextUsed = checkU16("next_used", nextUsed);
+    this.#publishedUsed = nextUsed;
+    this.#signalledUsed = nextUsed;
+    this.#signalledValid = false;
+  }
+
+  /**
+   * Starts or stops the ring. Stopping only stops `popChain()`; chains in flight may still be completed.
+   *
+   * @throws VirtqueueError `invalid-ring-address` when starting before `setAddresses()`.
+   */
+  setReady(ready: boolean): void {
+    if (ready && this.#addresses === null) {
+      throw new VirtqueueError("invalid-ring-address", "Cannot start queue: ring addresses are not set");
+    }
+    this.#ready = ready;
+    this.#availEventStale = true;
+  }
+
+  /** Back to the state after construction: not ready, not broken, size = maxSize, indices 0, no addresses. */
+  reset(): void {
+    this.eventIdx = false;
+    this.#size = this.maxSize;
+    this.#addresses = null;
+    this.#nextAvail = 0;
+    this.setNextUsed(0);
+    this.#inflight = 0;
+    this.#ready = false;
+    this.#error = null;
+    this.#availEventStale = true;
+    this.#views = null;
+  }
+
+  /**
+   * Pops the next available chain into the preallocated `chain` (VIRTIO v1.2, 2.7.6, 2.7.5). Side effects: on
+   * true, `nextAvail` and `inflight` advance and `avail_event` is set to the new `nextAvail` (always, whether or
+   * not EVENT_IDX was negotiated: interop.md 1.9).
+   *
+   * @param mem Guest memory.
+   * @param chain Filled with a validated copy; `chain.error` is set when the chain is malformed.
+   * @returns false when the avail ring is empty, or the queue is not ready or broken.
+   * @throws VirtqueueError (ring error; the queue is then broken) when `avail.idx` is more than `size` ahead, a
+   *   head index is out of the table, or a ring is not guest memory.
+   */
+  popChain(mem: GuestMemory, chain: DescriptorChain): boolean {
+    if (!this.#ready || this.#error !== null) return false;
+    if (chain.capacity < this.#size) {
+      throw new RangeError(
+        `Cannot pop chain: chain capacity must be >= ${this.#size}: current value is ${chain.capacity}`,
+      );
+    }
+    const v = this.#ring(mem);
+    if (this.#availEventStale) this.#writeAvailEvent(v);
+    // Seq-cst load (an Acquire): the ring entry and descriptors read below are at least as new as this idx, since
+    // the driver makes them visible before it stores idx (2.7.13.3.1).
+    const availIdx = Atomics.load(v.availIdx, 0);
+    const pending = (availIdx - this.#nextAvail) & 0xffff;
+    if (pending === 0) return false;
+    // More than `size` entries cannot be pending; believing it would make the device walk stale entries and spin
+    // (vm-virtio: "can prevent potential hanging and Denial-of-Service").
+    if (pending > this.#size) {
+      const ahead = `${this.#size} ahead of next_avail ${this.#nextAvail}`;
+      this.#break("invalid-avail-index", `avail idx must be at most ${ahead}: current value is ${availIdx}`);
+    }
+    // UNSAFE: the avail ring is live guest memory; the head is read once, then checked and used as a copy.
+    const slot = this.#nextAvail & (this.#size - 1);
+    const head = readU16(v.avail.bytes, v.avail.base + VIRTQ_AVAIL_RING + 2 * slot);
+    if (head >= this.#size) {
+      this.#break("invalid-head-index", `head index must be < ${this.#size}: current value is ${head}`);
+    }
+    this.#nextAvail = (this.#nextAvail + 1) & 0xffff;
+    this.#inflight++;
+    chain.head = head;
+    readDescriptorChain(mem, v.table, chain);
+    this.#writeAvailEvent(v);
+    return true;
+  }
+
+  /**
+   * Writes the used element `{ id: head, len }` at `nextUsed` and advances `nextUsed` locally; the driver sees it
+   * only after `publishUsed()` (VIRTIO v1.2, 2.7.8). Completions may come in any order (style.md rule 13).
+   *
+   * @param mem Guest memory.
+   * @param head The chain's head index (`chain.head`).
+   * @param len Bytes written to the chain's writable part (2.7.8.2: `len` may underestimate, never overstate).
+   * @throws RangeError when nothing is in flight, or `head`/`len` are out of range (device bugs, not guest input).
+   */
+  addUsed(mem: GuestMemory, head: number, len: number): void {
+    if (this.#inflight === 0) throw new RangeError("Cannot add used element: no chain is in flight");
+    if (!(head >= 0 && head < this.#size && Number.isInteger(head))) {
+      throw new RangeError(`Cannot add used element: head must be < ${this.#size}: current value is ${head}`);
+    }
+    if (!(len >= 0 && len <= 0xffff_ffff && Number.isInteger(len))) {
+      throw new RangeError(`Cannot add used element: len must be a u32: current value is ${len}`);
+    }
+    const v = this.#ring(mem);
+    const off = v.used.base + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * (this.#nextUsed & (this.#size - 1));
+    // Plain stores, ordered before the seq-cst `used.idx` store in publishUsed() (2.7.8.2: "The device MUST set
+    // len prior to updating the used idx").
+    writeU32(v.used.bytes, off + VIRTQ_USED_ELEM_ID, head);
+    writeU32(v.used.bytes, off + VIRTQ_USED_ELEM_LEN, len);
+    this.#nextUsed = (this.#nextUsed + 1) & 0xffff;
+    this.#inflight--;
+  }
+
+  /**
+   * Publishes the used elements added since the last call: one store of `used.idx` per batch (a seq-cst store, so
+   * a Release: the elements are visible first).
+   *
+   * @param mem Guest memory.
+   */
+  publishUsed(mem: GuestMemory): void {
+    if (this.#publishedUsed === this.#nextUsed) return;
+    Atomics.store(this.#ring(mem).usedIdx, 0, this.#nextUsed);
+    this.#publishedUsed = this.#nextUsed;
+  }
+
+  /**
+   * Whether the driver needs a used buffer notification for what was published since the last call (VIRTIO v1.2,
+   * 2.7.7.2). Side effect: the published index becomes the base of the next decision, so call it once per batch,
+   * after `publishUsed()`.
+   *
+   * Rule: nothing published → false. With `eventIdx` → `virtq_need_event(used_event, new, old)`, where `old` is the
+   * index at the previous call (always true the first time). Without `eventIdx` → true, ignoring
+   * VRING_AVAIL_F_NO_INTERRUPT: the owner cannot know that EVENT_IDX is off (QEMU never says, interop.md 1.9), and a
+   * driver that did negotiate it relies on `used_event` alone, so the flag is no safe reason to stay silent. A
+   * spurious notification costs one interrupt, which the driver MUST tolerate (2.7.7.1); a missing one hangs it.
+   *
+   * @param mem Guest memory.
+   * @returns true when the owner should signal the call eventfd.
+   */
+  needsNotification(mem: GuestMemory): boolean {
+    const next = this.#publishedUsed;
+    const old = this.#signalledUsed;
+    const valid = this.#signalledValid;
+    this.#signalledUsed = next;
+    this.#signalledValid = true;
+    if (next === old) return false;
+    if (!this.eventIdx || !valid) return true;
+    // Seq-cst load after the seq-cst `used.idx` store: the store-load fence that keeps a driver re-arming
+    // `used_event` from being missed (vm-virtio's fence(SeqCst)).
+    const usedEvent = Atomics.load(this.#ring(mem).usedEvent, 0);
+    return virtqNeedEvent(usedEvent, next, old);
+  }
+
+  #writeAvailEvent(v: RingViews): void {
+    // Seq-cst store, then the seq-cst load of avail.idx in popChain(): a driver that read the old avail_event and
+    // skipped its kick stored its idx before that read, so the device's next load sees the new entries.
+    Atomics.store(v.availEvent, 0, this.#nextAvail);
+    this.#availEventStale = false;
+  }
+
+  #ring(mem: GuestMemory): RingViews {
+    const v = this.#views;
+    if (v !== null && v.mem === mem && v.generation === mem.generation) return v;
+    try {
+      this.#views = buildRingViews(mem, this.#addresses, this.#size);
+    } catch (e) {
+      if (e instanceof VirtqueueError) this.#error = e; // a ring outside guest memory stops the queue
+      throw e;
+    }
+    this.#availEventStale = true;
+    return this.#views;
+  }
+
+  #break(kind: VirtqueueErrorKind, reason: string): never {
+    this.#error = new VirtqueueError(kind, `Cannot pop chain: ${reason}`);
+    throw this.#error;
+  }
+}
+
+function buildRingViews(mem: GuestMemory, addresses: RingAddresses | null, size: number): RingViews {
+  if (addresses === null) {
+    throw new VirtqueueError("invalid-ring-address", "Cannot use queue: no ring addresses");
+  }
+  const desc = partOf(mem, "descriptor table", addresses.desc, descTableSize(size));
+  const avail = partOf(mem, "available ring", addresses.avail, availRingSize(size));
+  const used = partOf(mem, "used ring", addresses.used, usedRingSize(size));
+  return {
+    mem,
+    generation: mem.generation,
+    table: { bytes: desc.bytes, base: desc.base, size },
+    avail,
+    used,
+    availIdx: indexOf(avail, VIRTQ_AVAIL_IDX),
+    usedEvent: indexOf(avail, usedEventOffset(size)),
+    usedIdx: indexOf(used, VIRTQ_USED_IDX),
+    availEvent: indexOf(used, availEventOffset(size)),
+  };
+}
+
+function partOf(mem: GuestMemory, name: string, gpa: number, len: number): RingPart {
+  const part = ringPart(mem, gpa, len);
+  if (part === undefined) {
+    throw new VirtqueueError(
+      "invalid-ring-address",
+      `Cannot use queue: ${name} must lie inside one guest region: current value is 0x${
+        gpa.toString(16)
+      }+${len}`,
+    );
+  }
+  return part;
+}
+
+function indexOf(part: RingPart, off: number): Uint16Array {
+  const view = ringIndexView(part, off);
+  if (view === undefined) {
+    throw new VirtqueueError(
+      "invalid-ring-address",
+      "Cannot use queue: a ring index is not 2-byte aligned in host memory",
+    );
+  }
+  return view;
+}
+
+function checkRingAddress(name: string, gpa: number, align: number): void {
+  if (!Number.isSafeInteger(gpa) || gpa < 0 || gpa % align !== 0) {
+    throw new VirtqueueError(
+      "invalid-ring-address",
+      `Cannot set ring address: ${name} must be a ${align}-byte aligned guest address: current value is ${gpa}`,
+    );
+  }
+}
+
+function checkU16(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new RangeError(`Cannot set ${name}: value must be a u16: current value is ${value}`);
+  }
+  return value;
+}
