@@ -172,13 +172,20 @@ export const PENDING = -1;
  * | service | iv | src | dst | aad | digest |
  * |---|---|---|---|---|---|
  * | cipher | IV / counter / tweak | input | output (`src.total` bytes) | - | - |
- * | hash, mac | - | input | - | - | result (`resultLen` bytes) |
+ * | hash, mac | - (GMAC: its IV) | input | - | - | result (`resultLen` bytes) |
  * | aead | nonce | input (without tag) | output | AAD | tag: written on encrypt, read on decrypt |
  * | chain | IV | whole source | whole destination | AAD | hash result |
  * | akcipher | - | input | output | - | - |
  *
  * For chains, `cipherOffset/cipherLen` and `hashOffset/hashLen` select the regions of source (and, for
  * CIPHER_THEN_HASH, destination) the specification's offsets name.
+ *
+ * Two conventions the specification leaves open:
+ * - GMAC: the MAC request has no IV field, so `iv` carries GMAC's IV (12 bytes recommended); the device takes
+ *   it from the leading bytes of the request's source and puts the rest in `src`.
+ * - CCM: `iv` holds exactly the nonce (7 to 13 bytes). On the wire the device takes the request's `iv_len`
+ *   bytes of IV as the nonce; the v22 draft's "reserved first byte, nonce at iv[1]" note (inherited from DPDK's
+ *   in-memory op layout) does not fit a byte stream whose IV part is `iv_len` long, so it is not used.
  */
 export class CryptoOp {
   /** The session to run the operation in. */

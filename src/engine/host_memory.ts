@@ -33,7 +33,9 @@ export interface HostMemory {
  * ```
  */
 export function allocHostMemory(size: number): HostMemory {
-  if (!(size > 0)) throw new RangeError(`Cannot allocate host memory: size must be > 0: current value is ${size}`);
+  if (!(size > 0)) {
+    throw new RangeError(`Cannot allocate host memory: size must be > 0: current value is ${size}`);
+  }
   const bytes = new Uint8Array(new ArrayBuffer(size));
   const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
   return { bytes, address };

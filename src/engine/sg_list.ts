@@ -128,7 +128,11 @@ export class SgList {
     this.#walk(start, src.length, (bytes, at, pos, n) => bytes.set(src.subarray(pos, pos + n), at));
   }
 
-  #walk(start: number, length: number, step: (bytes: Uint8Array, at: number, pos: number, n: number) => void): void {
+  #walk(
+    start: number,
+    length: number,
+    step: (bytes: Uint8Array, at: number, pos: number, n: number) => void,
+  ): void {
     if (start < 0 || start + length > this.total) {
       throw new RangeError(`Cannot access ${start}+${length} in a list of ${this.total} bytes`);
     }
