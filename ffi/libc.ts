@@ -159,6 +159,15 @@ const symbols = {
     ],
     result: "i32",
   },
+  socketpair: {
+    parameters: [
+      "i32", // int domain
+      "i32", // int type
+      "i32", // int protocol
+      "buffer", // int sv[2]
+    ],
+    result: "i32",
+  },
   connect: {
     parameters: [
       "i32", // int sockfd
@@ -173,6 +182,43 @@ const symbols = {
       "i32", // int how
     ],
     result: "i32",
+  },
+  setsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level
+      "i32", // int optname
+      "buffer", // const void *optval
+      "u32", // socklen_t optlen
+    ],
+    result: "i32",
+  },
+  pipe2: {
+    parameters: [
+      "buffer", // int pipefd[2]
+      "i32", // int flags
+    ],
+    result: "i32",
+  },
+  vmsplice: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const struct iovec *iov
+      "usize", // size_t nr_segs
+      "u32", // unsigned int flags
+    ],
+    result: "isize",
+  },
+  splice: {
+    parameters: [
+      "i32", // int fd_in
+      "pointer", // off64_t *off_in
+      "i32", // int fd_out
+      "pointer", // off64_t *off_out
+      "usize", // size_t len
+      "u32", // unsigned int flags
+    ],
+    result: "isize",
   },
   sendmsg: {
     parameters: [
@@ -189,6 +235,14 @@ const symbols = {
       "i32", // int flags
     ],
     result: "isize",
+  },
+  poll: {
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "u64", // nfds_t nfds (unsigned long)
+      "i32", // int timeout (milliseconds)
+    ],
+    result: "i32",
   },
   epoll_create1: {
     parameters: [

@@ -6,7 +6,7 @@
  */
 
 import { check, libc } from "../../ffi/libc.ts";
-import { FD_CLOEXEC, F_GETFD, F_GETFL, F_SETFL, O_NONBLOCK } from "../../ffi/constants.ts";
+import { F_GETFD, F_GETFL, F_SETFL, FD_CLOEXEC, O_NONBLOCK } from "../../ffi/constants.ts";
 
 /** An owned file descriptor. */
 export class Fd implements Disposable {

@@ -144,4 +144,3 @@ export function createMemfd(name: string, size: number): Fd {
   }
   return fd;
 }
-

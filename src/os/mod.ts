@@ -1,0 +1,22 @@
+/**
+ * The operating system through libc: owned descriptors, mappings, eventfds (and, with the vhost-user work, the
+ * reactor and Unix sockets). The only layer that imports `ffi/libc.ts`.
+ *
+ * @module
+ */
+
+export { Fd, isFdOpen } from "./fd.ts";
+export { createMemfd, type MapOptions, Mapping } from "./mapping.ts";
+export { EventFd } from "./eventfd.ts";
+export { Reactor, type ReactorOptions, type ReadyHandler } from "./reactor.ts";
+export {
+  MAX_FDS,
+  UnixConnection,
+  type UnixConnectionOptions,
+  UnixListener,
+  type UnixListenOptions,
+  UnixSocketError,
+  type UnixSocketErrorKind,
+} from "./unix_socket.ts";
+export { Errno, ErrnoError, errnoName } from "../../ffi/errno.ts";
+export { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";
