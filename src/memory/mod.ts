@@ -4,5 +4,10 @@
  * @module
  */
 
-export { type GuestMemory, GuestMemoryError, type GuestMemoryErrorKind, type GuestRegion } from "./guest_memory.ts";
+export {
+  type GuestMemory,
+  GuestMemoryError,
+  type GuestMemoryErrorKind,
+  type GuestRegion,
+} from "./guest_memory.ts";
 export { MAX_REGIONS, RegionGuestMemory } from "./region_guest_memory.ts";

@@ -32,7 +32,11 @@ export class RegionGuestMemory implements GuestMemory {
     const sorted = [...regions].sort((a, b) => a.gpa - b.gpa);
     sorted.forEach(validateRegion);
     checkNoOverlap(sorted, (r) => r.gpa, "guest-physical");
-    checkNoOverlap([...sorted].sort((a, b) => a.frontendVa - b.frontendVa), (r) => r.frontendVa, "front-end virtual");
+    checkNoOverlap(
+      [...sorted].sort((a, b) => a.frontendVa - b.frontendVa),
+      (r) => r.frontendVa,
+      "front-end virtual",
+    );
     this.regions = sorted;
     this.generation = generation;
     this.#last = sorted[0];
@@ -120,7 +124,11 @@ function validateRegion(r: GuestRegion, i: number): void {
   }
 }
 
-function checkNoOverlap(sorted: readonly GuestRegion[], start: (r: GuestRegion) => number, space: string): void {
+function checkNoOverlap(
+  sorted: readonly GuestRegion[],
+  start: (r: GuestRegion) => number,
+  space: string,
+): void {
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;

@@ -45,8 +45,14 @@ Deno.test("RegionGuestMemory.write() outside guest RAM throws GuestMemoryError a
 });
 
 Deno.test("RegionGuestMemory rejects overlapping regions, in gpa and in front-end va", () => {
-  assert.throws(() => new RegionGuestMemory([region(0, 0x2000), region(0x1000, 0x1000, 0x9000_0000)]), /overlap/);
-  assert.throws(() => new RegionGuestMemory([region(0, 0x1000, 0x5000), region(0x8000, 0x1000, 0x5800)]), /overlap/);
+  assert.throws(
+    () => new RegionGuestMemory([region(0, 0x2000), region(0x1000, 0x1000, 0x9000_0000)]),
+    /overlap/,
+  );
+  assert.throws(
+    () => new RegionGuestMemory([region(0, 0x1000, 0x5000), region(0x8000, 0x1000, 0x5800)]),
+    /overlap/,
+  );
 });
 
 Deno.test("RegionGuestMemory rejects a region whose view does not match its size", () => {
