@@ -1,0 +1,71 @@
+/**
+ * The `cryptobridge` command: subcommand dispatch, help, and the one-line error reporting every mistake gets.
+ *
+ * @module
+ */
+
+import { serve, SERVE_HELP } from "./serve.ts";
+import { UsageError } from "./errors.ts";
+
+/** The version, from deno.json. */
+export const VERSION = "0.1.0";
+
+/** Top-level `--help`. */
+export const MAIN_HELP =
+  `cryptobridge ${VERSION}: share a PCI crypto accelerator with VMs as virtio-crypto devices
+
+Usage: cryptobridge <command> [options]
+
+Commands:
+  serve      serve virtio-crypto to a VM over vhost-user (QEMU cryptodev-vhost-user)
+  help       show help for a command: cryptobridge help serve
+
+Run \`cryptobridge <command> --help\` for a command's options.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  serve: { run: serve, help: SERVE_HELP },
+};
+
+/**
+ * Runs the command line.
+ *
+ * @param args `Deno.args`.
+ * @returns The exit code: 0 success, 1 failure, 2 usage error.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === "-h" || command === "--help") {
+      console.log(MAIN_HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === "--version" || command === "-V") {
+      console.log(VERSION);
+      return 0;
+    }
+    if (command === "help") return help(rest[0]);
+    const entry = COMMANDS[command];
+    if (entry === undefined) {
+      throw new UsageError(`Unknown command "${command}": run \`cryptobridge --help\` to see the commands`);
+    }
+    return await entry.run(rest);
+  } catch (e) {
+    console.error(`cryptobridge: ${(e as Error).message}`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+function help(command: string | undefined): number {
+  if (command === undefined) {
+    console.log(MAIN_HELP);
+    return 0;
+  }
+  const entry = COMMANDS[command];
+  if (entry === undefined) {
+    throw new UsageError(`Unknown command "${command}": run \`cryptobridge --help\` to see the commands`);
+  }
+  console.log(entry.help);
+  return 0;
+}

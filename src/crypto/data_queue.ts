@@ -1,0 +1,151 @@
+/**
+ * `DataQueue`: serves one data virtqueue: pop, parse, submit to the engine, write the status byte, complete.
+ *
+ * A request's failure is a status byte and the queue keeps serving; a ring error (from `popChain`) stops the queue.
+ * Synchronous engines complete inside `serve()`, one batch per call, with one `used.idx` store and at most one
+ * notification (`vring.flush()`); an asynchronous engine completes later through `op.complete`, and completions
+ * that arrive together are flushed together (a microtask).
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { ChainWriter, DescriptorChain, VirtqueueError } from "../virtio/mod.ts";
+import { type CryptoEngine, CryptoOp, PENDING } from "../engine/engine.ts";
+import type { VringHandle } from "../vhost_user/backend.ts";
+import { Status } from "./constants.ts";
+import { type ParserContext, RequestParser } from "./request.ts";
+import type { DeviceStats } from "./stats.ts";
+
+const log = getLogger(["cryptobridge", "crypto"]);
+
+/** Everything one in-flight request needs until it completes. */
+class Slot {
+  readonly chain: DescriptorChain;
+  readonly op: CryptoOp;
+  readonly parser: RequestParser;
+
+  constructor(maxQueueSize: number, ctx: ParserContext) {
+    this.chain = new DescriptorChain(maxQueueSize);
+    this.op = new CryptoOp(maxQueueSize);
+    this.parser = new RequestParser(ctx, maxQueueSize);
+  }
+}
+
+/** One data queue of the device. */
+export class DataQueue {
+  readonly #engine: CryptoEngine;
+  readonly #ctx: ParserContext;
+  readonly #maxQueueSize: number;
+  readonly #stats: DeviceStats;
+  readonly #writer = new ChainWriter();
+  readonly #free: Slot[] = [];
+  #inflight = 0;
+  #flushScheduled = false;
+  #vring: VringHandle | null = null;
+
+  /**
+   * @param engine The engine requests go to.
+   * @param ctx What the parser needs from the device.
+   * @param maxQueueSize Largest queue size (chains and lists are sized by it).
+   * @param stats Counters to update.
+   */
+  constructor(engine: CryptoEngine, ctx: ParserContext, maxQueueSize: number, stats: DeviceStats) {
+    this.#engine = engine;
+    this.#ctx = ctx;
+    this.#maxQueueSize = maxQueueSize;
+    this.#stats = stats;
+  }
+
+  /** Requests submitted to an asynchronous engine and not completed yet. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /**
+   * Serves everything available on the ring, then flushes the batch.
+   *
+   * @param vring The ring.
+   */
+  serve(vring: VringHandle): void {
+    this.#vring = vring;
+    for (;;) {
+      const slot = this.#take();
+      if (!this.#pop(vring, slot)) {
+        this.#free.push(slot);
+        break;
+      }
+      this.#run(vring, slot);
+    }
+    vring.flush();
+  }
+
+  #pop(vring: VringHandle, slot: Slot): boolean {
+    try {
+      return vring.queue.popChain(vring.memory, slot.chain);
+    } catch (e) {
+      // A ring error: the queue is now broken and stays stopped; the handler reports it.
+      if (e instanceof VirtqueueError) return false;
+      throw e;
+    }
+  }
+
+  #take(): Slot {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const slot = new Slot(this.#maxQueueSize, this.#ctx);
+    // Created once per slot, not per request: the hot path allocates no closure.
+    slot.op.complete = (_op, status) => this.#completeAsync(slot, status);
+    return slot;
+  }
+
+  #run(vring: VringHandle, slot: Slot): void {
+    const { chain, op, parser } = slot;
+    if (chain.error !== null) {
+      log.warn("malformed chain {head} on vring {index}: {reason}", {
+        head: chain.head,
+        index: vring.index,
+        reason: chain.error.message,
+      });
+    }
+    let status = parser.parse(vring.memory, chain, op);
+    if (status === Status.OK) {
+      op.tag = chain.head;
+      status = this.#engine.submit(op);
+      if (status === PENDING) {
+        this.#inflight++;
+        return;
+      }
+    }
+    this.#finish(vring, slot, status);
+  }
+
+  #finish(vring: VringHandle, slot: Slot, status: number): void {
+    const { chain, parser } = slot;
+    const temporary = parser.temporarySession;
+    if (temporary !== null) temporary.engine.closeSession(temporary);
+    let used = 0;
+    if (
+      parser.statusOffset >= 0 && this.#writer.writeByte(vring.memory, chain, parser.statusOffset, status)
+    ) {
+      used = status === Status.OK ? parser.outputLen + 1 : 1;
+    }
+    this.#stats.count(status, status === Status.OK ? parser.outputLen : 0);
+    vring.queue.addUsed(vring.memory, chain.head, used);
+    slot.op.reset();
+    this.#free.push(slot);
+  }
+
+  #completeAsync(slot: Slot, status: number): void {
+    this.#inflight--;
+    const vring = this.#vring;
+    if (vring === null) return;
+    this.#finish(vring, slot, status);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      this.#vring?.flush();
+    });
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Logging setup for the daemon and the CLI. Library layers only call `getLogger(["cryptobridge", layer])`;
+ * this composition-root file decides where records go (LogTape is library-first, design.md decision 8).
+ *
+ * Keys are never logged: no code path passes key bytes to a logger.
+ *
+ * @module
+ */
+
+import { configure, getConsoleSink, type LogLevel, reset } from "@logtape/logtape";
+
+// Every level goes to console.error (stderr), so stdout carries only command output (tables, JSON).
+const TO_STDERR = {
+  trace: "error",
+  debug: "error",
+  info: "error",
+  warning: "error",
+  error: "error",
+  fatal: "error",
+} as const;
+
+/** Levels accepted by `--log-level`. */
+export const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warning", "error", "fatal"];
+
+/**
+ * Checks a `--log-level` value.
+ *
+ * @param value What the user typed.
+ * @returns The level.
+ * @throws TypeError naming the accepted values.
+ */
+export function parseLogLevel(value: string): LogLevel {
+  const level = (value === "warn" ? "warning" : value) as LogLevel;
+  if (!LOG_LEVELS.includes(level)) {
+    throw new TypeError(`Unknown log level "${value}": use one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return level;
+}
+
+/**
+ * Sends `cryptobridge.*` records at `level` and above to stderr (stdout stays for command output).
+ *
+ * @param level The lowest level to print.
+ */
+export async function configureLogging(level: LogLevel): Promise<void> {
+  await configure({
+    reset: true,
+    sinks: {
+      stderr: getConsoleSink({ levelMap: TO_STDERR }),
+    },
+    loggers: [
+      { category: ["cryptobridge"], lowestLevel: level, sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}
+
+/** Removes the logging configuration (tests, shutdown). */
+export async function resetLogging(): Promise<void> {
+  await reset();
+}

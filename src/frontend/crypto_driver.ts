@@ -1,0 +1,471 @@
+/**
+ * `VirtioCryptoDriver`: a virtio-crypto driver in TypeScript, talking to a vhost-user back-end the way QEMU and a
+ * Linux guest together do: guest RAM in a memfd, split rings in it, kick and call eventfds, sessions through
+ * messages 26/27 (any of QEMU's three payload layouts) or through the control queue, and data requests as direct
+ * or indirect chains. Integration tests and `cryptobridge bench` drive back-ends with it.
+ *
+ * @module
+ */
+
+import { CryptoFeature, Layout } from "../crypto/constants.ts";
+import {
+  type CtrlRequest,
+  decodeCreateSessionInput,
+  encodeCtrlRequest,
+  encodeVhostSession,
+  readVhostSessionReply,
+  type VhostSessionLayout,
+  type WireLayout,
+} from "../crypto/mod.ts";
+import { EPOLLIN, EventFd, Reactor } from "../os/mod.ts";
+import { ProtocolFeature, Request, u64Payload, VHOST_USER_F_PROTOCOL_FEATURES } from "../vhost_user/mod.ts";
+import {
+  DriverBufferList,
+  DriverQueue,
+  indirectAreaSize,
+  splitRingLayout,
+  UsedBuffer,
+  VIRTIO_F_VERSION_1,
+  VIRTIO_RING_F_EVENT_IDX,
+  VIRTIO_RING_F_INDIRECT_DESC,
+} from "../virtio/mod.ts";
+import { GuestRam } from "./guest_ram.ts";
+import { ctrlCreateRequest, ctrlDestroyRequest, type SessionSpec, vhostCreateRequest } from "./sessions.ts";
+import { VhostUserFrontend } from "./vhost_user_frontend.ts";
+
+/** Options of `VirtioCryptoDriver.open`. */
+export interface DriverOptions {
+  /** The back-end's socket. */
+  readonly path: string;
+  /** Reactor to wait in; a private one is created (and closed with the driver) when omitted. */
+  readonly reactor?: Reactor;
+  /** Data queues to set up. Default 1. */
+  readonly dataQueues?: number;
+  /** Also set up the control queue (vring `dataQueues`), as a transport that hands it over does. Default true. */
+  readonly controlQueue?: boolean;
+  /** Queue size. Default 256. */
+  readonly queueSize?: number;
+  /** Negotiate VIRTIO_CRYPTO_F_REVISION_1 (unpadded layouts) and the stateless modes. Default false. */
+  readonly revision1?: boolean;
+  /** Act like QEMU 7.2: SET_FEATURES carries only bit 30 (interop.md §1.9). Default false. */
+  readonly qemuFeatures?: boolean;
+  /** Bytes of guest RAM. Default 64 MiB. */
+  readonly ramSize?: number;
+  /** Bytes per in-flight request buffer. Default 136 KiB (a 64 KiB request, in and out, plus headers). */
+  readonly slotSize?: number;
+}
+
+/** One device-readable part of a request. */
+export interface OutPart {
+  readonly bytes: Uint8Array;
+}
+
+/** One device-writable part; `aliasOut` makes it the same guest buffer as that out part (in place). */
+export interface InPart {
+  readonly length: number;
+  readonly aliasOut?: number;
+}
+
+/** How a request's chain is built. */
+export interface ChainShape {
+  /** One indirect descriptor instead of a direct chain. */
+  readonly indirect?: boolean;
+  /** Split every part into descriptors of at most this many bytes (exercises multi-descriptor chains). */
+  readonly maxDescriptor?: number;
+  /** Append a 1-byte status descriptor (data requests). Default true. */
+  readonly status?: boolean;
+}
+
+/** A completed request. */
+export interface Completion {
+  /** The status byte (data requests), or -1 without one. */
+  readonly status: number;
+  /** `len` of the used element. */
+  readonly usedLen: number;
+  /** The bytes of each in part, copied out of guest RAM. */
+  readonly in: Uint8Array[];
+}
+
+interface Pending {
+  readonly slot: number;
+  readonly inAt: readonly { gpa: number; length: number }[];
+  readonly statusGpa: number;
+  readonly resolve: (c: Completion) => void;
+}
+
+interface Queue {
+  readonly index: number;
+  readonly driver: DriverQueue<Pending>;
+  readonly kick: EventFd;
+  readonly call: EventFd;
+  token: number;
+}
+
+/** The driver side of one virtio-crypto device over vhost-user. */
+export class VirtioCryptoDriver {
+  /** The vhost-user connection. */
+  readonly frontend: VhostUserFrontend;
+  /** Guest RAM. */
+  readonly ram: GuestRam;
+  /** Features acknowledged. */
+  readonly features: bigint;
+  /** Data queues. */
+  readonly dataQueues: number;
+  readonly #reactor: Reactor;
+  readonly #ownReactor: boolean;
+  readonly #queues: Queue[] = [];
+  readonly #slotBase: number;
+  readonly #slotSize: number;
+  readonly #freeSlots: number[] = [];
+  readonly #list: DriverBufferList;
+  readonly #used = new UsedBuffer<Pending>();
+  #reactorRun: Promise<void> | null = null;
+
+  private constructor(o: DriverParts) {
+    this.frontend = o.frontend;
+    this.ram = o.ram;
+    this.features = o.features;
+    this.dataQueues = o.dataQueues;
+    this.#reactor = o.reactor;
+    this.#ownReactor = o.ownReactor;
+    this.#slotBase = o.slotBase;
+    this.#slotSize = o.slotSize;
+    for (let i = o.slots - 1; i >= 0; i--) this.#freeSlots.push(i);
+    this.#list = new DriverBufferList(o.queueSize);
+  }
+
+  /**
+   * Connects, negotiates and sets up guest RAM and every vring.
+   *
+   * @param options Socket path and device shape.
+   * @returns A driver ready for sessions and requests.
+   */
+  static async open(options: DriverOptions): Promise<VirtioCryptoDriver> {
+    const ownReactor = options.reactor === undefined;
+    const reactor = options.reactor ?? new Reactor();
+    const run = ownReactor ? reactor.run() : null;
+    const frontend = VhostUserFrontend.connect(options.path, { reactor });
+    try {
+      const driver = await VirtioCryptoDriver.#setUp(frontend, reactor, ownReactor, options);
+      driver.#reactorRun = run;
+      return driver;
+    } catch (e) {
+      frontend.close();
+      if (ownReactor) {
+        reactor.stop();
+        await run;
+        reactor.close();
+      }
+      throw e;
+    }
+  }
+
+  /** The layout the back-end will parse requests in. */
+  get layout(): WireLayout {
+    return (this.features & (1n << BigInt(CryptoFeature.REVISION_1))) !== 0n ? "revision1" : "legacy";
+  }
+
+  /** Whether the control queue was set up. */
+  get hasControlQueue(): boolean {
+    return this.#queues.length > this.dataQueues;
+  }
+
+  /** Requests in flight on a queue. */
+  inflight(queue = 0): number {
+    return this.#queues[queue]!.driver.inflight;
+  }
+
+  #addQueue(q: Queue): void {
+    q.token = this.#reactor.add(q.call.fd, EPOLLIN, () => {
+      q.call.consume();
+      this.#reap(q);
+    });
+    this.#queues.push(q);
+  }
+
+  #reap(q: Queue): void {
+    const used = this.#used;
+    while (q.driver.popUsed(used)) {
+      const p = used.token!;
+      const status = p.statusGpa >= 0 ? this.ram.view(p.statusGpa, 1)[0]! : -1;
+      const parts = p.inAt.map((a) => this.ram.view(a.gpa, a.length).slice());
+      this.#freeSlots.push(p.slot);
+      p.resolve({ status, usedLen: used.len, in: parts });
+    }
+  }
+
+  /**
+   * Sends one request on a queue: `out` parts, then `in` parts, then (by default) a 1-byte status.
+   *
+   * @param queue The vring index.
+   * @param out Device-readable parts, in order.
+   * @param inParts Device-writable parts, in order.
+   * @param shape Direct or indirect, descriptor size.
+   * @returns The completion.
+   */
+  submit(
+    queue: number,
+    out: readonly OutPart[],
+    inParts: readonly InPart[],
+    shape: ChainShape = {},
+  ): Promise<Completion> {
+    const q = this.#queues[queue];
+    if (q === undefined) throw new RangeError(`Cannot submit: no queue ${queue}`);
+    const slot = this.#freeSlots.pop();
+    if (slot === undefined) throw new RangeError("Cannot submit: every request buffer is in flight");
+    const { list, pending } = this.#layOut(slot, out, inParts, shape);
+    return new Promise<Completion>((resolve) => {
+      const head = q.driver.addList(list, shape.indirect ?? false, { ...pending, resolve });
+      if (head < 0) {
+        this.#freeSlots.push(slot);
+        throw new RangeError("Cannot submit: the queue is full");
+      }
+      q.driver.publish();
+      if (q.driver.needsKick()) q.kick.signal();
+    });
+  }
+
+  #layOut(
+    slot: number,
+    out: readonly OutPart[],
+    inParts: readonly InPart[],
+    shape: ChainShape,
+  ): { list: DriverBufferList; pending: Omit<Pending, "resolve"> } {
+    const list = this.#list;
+    list.clear();
+    const max = shape.maxDescriptor ?? Number.MAX_SAFE_INTEGER;
+    let at = this.#slotBase + slot * this.#slotSize;
+    const end = at + this.#slotSize;
+    const outAt: number[] = [];
+    const take = (n: number): number => {
+      const gpa = at;
+      at += n;
+      if (at > end) {
+        throw new RangeError(`Cannot submit: the request needs more than ${this.#slotSize} bytes`);
+      }
+      return gpa;
+    };
+    for (const p of out) {
+      const gpa = take(p.bytes.length);
+      this.ram.view(gpa, p.bytes.length).set(p.bytes);
+      outAt.push(gpa);
+      pushSplit(list, gpa, p.bytes.length, false, max);
+    }
+    const inAt = inParts.map((p) => {
+      const gpa = p.aliasOut === undefined ? take(p.length) : outAt[p.aliasOut]!;
+      if (p.aliasOut === undefined) this.ram.view(gpa, p.length).fill(0);
+      pushSplit(list, gpa, p.length, true, max);
+      return { gpa, length: p.length };
+    });
+    let statusGpa = -1;
+    if (shape.status ?? true) {
+      statusGpa = take(1);
+      this.ram.view(statusGpa, 1)[0] = 0xff; // a value no status has: proves the device wrote it
+      list.push(statusGpa, 1, true);
+    }
+    return { list, pending: { slot, inAt, statusGpa } };
+  }
+
+  /**
+   * Creates a session through vhost-user message 26 (as QEMU does), in one of QEMU's payload layouts.
+   *
+   * @returns The session id (>= 0), or a negative value when the back-end refused.
+   * @throws TypeError for hash, MAC and AEAD sessions, which message 26 cannot express.
+   */
+  async createSessionVhost(spec: SessionSpec, layout: VhostSessionLayout = "B"): Promise<bigint> {
+    const req = vhostCreateRequest(spec);
+    if (req === null) {
+      throw new TypeError(`Cannot create a ${spec.service} session with message 26: use the control queue`);
+    }
+    const reply = await this.frontend.request(Request.CREATE_CRYPTO_SESSION, encodeVhostSession(req, layout));
+    return readVhostSessionReply(reply!);
+  }
+
+  /** Closes a session through vhost-user message 27 (no reply, as with QEMU). */
+  async closeSessionVhost(id: bigint): Promise<void> {
+    await this.frontend.request(Request.CLOSE_CRYPTO_SESSION, u64Payload(id));
+  }
+
+  /**
+   * Creates a session through the control queue (virtio 1.3 §5.9.7.2).
+   *
+   * @returns The session id and the status the device answered.
+   */
+  async createSessionCtrl(
+    spec: SessionSpec,
+    shape: ChainShape = {},
+  ): Promise<{ id: bigint; status: number }> {
+    const { request, keys } = ctrlCreateRequest(spec);
+    const c = await this.#ctrl(request, keys, Layout.CREATE_SESSION_INPUT, shape);
+    const input = decodeCreateSessionInput(c.in[0]!);
+    return { id: input.sessionId, status: input.status };
+  }
+
+  /** Destroys a session through the control queue; returns the status byte. */
+  async closeSessionCtrl(service: SessionSpec["service"], id: bigint): Promise<number> {
+    const c = await this.#ctrl(ctrlDestroyRequest(service, id), [], Layout.INHDR, {});
+    return c.in[0]![0]!;
+  }
+
+  #ctrl(request: CtrlRequest, keys: Uint8Array[], outcome: number, shape: ChainShape): Promise<Completion> {
+    if (!this.hasControlQueue) throw new Error("Cannot use the control queue: it was not set up");
+    const out = [{ bytes: encodeCtrlRequest(request, this.layout) }, ...keys.map((k) => ({ bytes: k }))];
+    return this.submit(this.dataQueues, out, [{ length: outcome }], { ...shape, status: false });
+  }
+
+  /** Stops a data queue (GET_VRING_BASE) and returns its next avail index. */
+  async stopQueue(queue: number): Promise<number> {
+    return await this.frontend.getVringBase(queue);
+  }
+
+  /** Closes the connection, the eventfds and guest RAM (the back-end drops its sessions). */
+  async close(): Promise<void> {
+    this.frontend.close();
+    for (const q of this.#queues) {
+      if (q.token >= 0) this.#reactor.remove(q.token);
+      q.kick.close();
+      q.call.close();
+    }
+    this.#queues.length = 0;
+    if (this.#ownReactor) {
+      this.#reactor.stop();
+      await this.#reactorRun;
+      this.#reactor.close();
+    }
+    this.ram.close();
+  }
+
+  static async #setUp(
+    frontend: VhostUserFrontend,
+    reactor: Reactor,
+    ownReactor: boolean,
+    o: DriverOptions,
+  ): Promise<VirtioCryptoDriver> {
+    const dataQueues = o.dataQueues ?? 1;
+    const queueSize = o.queueSize ?? 256;
+    const features = await negotiate(frontend, dataQueues, o);
+    const vrings = dataQueues + ((o.controlQueue ?? true) ? 1 : 0);
+    const ringBytes = align(splitRingLayout(0, queueSize).end, 4096) +
+      align(indirectAreaSize(queueSize, 64), 4096);
+    const slotSize = align(o.slotSize ?? 136 * 1024, 4096);
+    const slots = Math.min(queueSize, 64);
+    const ram = new GuestRam(
+      align(Math.max(o.ramSize ?? 64 << 20, vrings * ringBytes + slots * slotSize), 4096),
+    );
+    try {
+      await frontend.setMemTable([ram]);
+      const slotBase = ram.region.gpa + vrings * ringBytes;
+      const driver = new VirtioCryptoDriver({
+        frontend,
+        ram,
+        features,
+        dataQueues,
+        reactor,
+        ownReactor,
+        slotBase,
+        slotSize,
+        slots,
+        queueSize,
+      });
+      // A guest that negotiated EVENT_IDX with QEMU uses it even though QEMU never tells the back-end.
+      const eventIdx = o.qemuFeatures === true || (features & (1n << BigInt(VIRTIO_RING_F_EVENT_IDX))) !== 0n;
+      for (let i = 0; i < vrings; i++) {
+        const q = await setUpVring(frontend, ram, i, queueSize, ram.region.gpa + i * ringBytes, eventIdx);
+        driver.#addQueue({ ...q, token: -1 });
+      }
+      return driver;
+    } catch (e) {
+      ram.close();
+      throw e;
+    }
+  }
+}
+
+interface DriverParts {
+  readonly frontend: VhostUserFrontend;
+  readonly ram: GuestRam;
+  readonly features: bigint;
+  readonly dataQueues: number;
+  readonly reactor: Reactor;
+  readonly ownReactor: boolean;
+  readonly slotBase: number;
+  readonly slotSize: number;
+  readonly slots: number;
+  readonly queueSize: number;
+}
+
+function pushSplit(list: DriverBufferList, gpa: number, len: number, writable: boolean, max: number): void {
+  for (let off = 0; off < len; off += max) list.push(gpa + off, Math.min(max, len - off), writable);
+}
+
+async function negotiate(frontend: VhostUserFrontend, dataQueues: number, o: DriverOptions): Promise<bigint> {
+  const offered = await frontend.getFeatures();
+  const protocolBit = 1n << BigInt(VHOST_USER_F_PROTOCOL_FEATURES);
+  if ((offered & protocolBit) === 0n) {
+    throw new Error("Back-end does not offer VHOST_USER_F_PROTOCOL_FEATURES");
+  }
+  const protocol = await frontend.getProtocolFeatures();
+  const want = (1n << BigInt(ProtocolFeature.CRYPTO_SESSION)) | (1n << BigInt(ProtocolFeature.MQ)) |
+    (1n << BigInt(ProtocolFeature.REPLY_ACK));
+  if ((protocol & (1n << BigInt(ProtocolFeature.CRYPTO_SESSION))) === 0n) {
+    throw new Error("Back-end does not offer VHOST_USER_PROTOCOL_F_CRYPTO_SESSION");
+  }
+  await frontend.setProtocolFeatures(protocol & want);
+  frontend.replyAck = (protocol & want & (1n << BigInt(ProtocolFeature.REPLY_ACK))) !== 0n;
+  if ((protocol & (1n << BigInt(ProtocolFeature.MQ))) !== 0n) {
+    const n = await frontend.getQueueNum();
+    if (n < dataQueues) {
+      throw new Error(`Back-end serves ${n} data queues, fewer than the ${dataQueues} asked`);
+    }
+  }
+  await frontend.setOwner();
+  const features = o.qemuFeatures
+    ? protocolBit
+    : offered & wantedFeatures(o.revision1 ?? false) | protocolBit;
+  await frontend.setFeatures(features);
+  return features;
+}
+
+function wantedFeatures(revision1: boolean): bigint {
+  let f = (1n << BigInt(VIRTIO_F_VERSION_1)) | (1n << BigInt(VIRTIO_RING_F_INDIRECT_DESC)) |
+    (1n << BigInt(VIRTIO_RING_F_EVENT_IDX));
+  if (revision1) {
+    for (const bit of Object.values(CryptoFeature)) f |= 1n << BigInt(bit);
+  }
+  return f;
+}
+
+async function setUpVring(
+  frontend: VhostUserFrontend,
+  ram: GuestRam,
+  index: number,
+  size: number,
+  base: number,
+  eventIdx: boolean,
+): Promise<Omit<Queue, "token">> {
+  const layout = splitRingLayout(base, size);
+  const indirectArea = align(layout.end, 4096);
+  const driver = new DriverQueue<Pending>(ram.memory, {
+    size,
+    ...layout,
+    indirectArea,
+    indirectEntries: 64,
+    eventIdx,
+  });
+  const kick = new EventFd();
+  const call = new EventFd();
+  await frontend.setVringNum(index, size);
+  await frontend.setVringBase(index, 0);
+  await frontend.setVringAddr(index, {
+    desc: ram.frontendVa(layout.desc),
+    avail: ram.frontendVa(layout.avail),
+    used: ram.frontendVa(layout.used),
+  });
+  await frontend.setVringFd(Request.SET_VRING_CALL, index, call.fd);
+  await frontend.setVringFd(Request.SET_VRING_KICK, index, kick.fd);
+  return { index, driver, kick, call };
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}

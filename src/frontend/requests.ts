@@ -1,0 +1,121 @@
+/**
+ * Data-queue requests as a guest driver builds them: the header and `op_flf` (legacy or REVISION_1 layout), then
+ * the variable-length parts in the order the specification gives (the same plan the device parses with), as
+ * out and in parts for `VirtioCryptoDriver.submit`.
+ *
+ * @module
+ */
+
+import { Opcode, SymOpType, VIRTIO_CRYPTO_FLAG_SESSION_MODE } from "../crypto/constants.ts";
+import {
+  DataRequest,
+  DEFAULT_DATA_LIMITS,
+  encodeDataRequest,
+  planDataVlf,
+  readDataRequest,
+  VlfPlan,
+  type VlfRole,
+  type WireLayout,
+} from "../crypto/mod.ts";
+import type { InPart, OutPart } from "./crypto_driver.ts";
+
+/** A data request ready to submit. */
+export interface RequestParts {
+  readonly out: OutPart[];
+  readonly in: InPart[];
+  /** Index in `in` of each device-written role. */
+  readonly inIndex: Partial<Record<VlfRole, number>>;
+}
+
+/** The bytes of each device-read role (missing roles are zero-filled to their announced length). */
+export type PartBytes = Partial<Record<VlfRole, Uint8Array>>;
+
+/**
+ * Builds a request from a filled `DataRequest` (opcode, session, lengths) and the bytes of its parts.
+ *
+ * @param req The header and flf fields (`kind` is derived by the device; here `opcode`, `opType`, lengths count).
+ * @param layout Legacy or REVISION_1.
+ * @param bytes Bytes per device-read role.
+ * @param inPlace Put `dst_data` in the same guest buffer as `src_data`.
+ * @returns Out and in parts.
+ */
+export function buildRequest(
+  req: DataRequest,
+  layout: WireLayout,
+  bytes: PartBytes,
+  inPlace = false,
+): RequestParts {
+  const header = encodeDataRequest(req, layout);
+  const decoded = new DataRequest();
+  // The plan of what the device will expect, from the header as encoded (so the order can never disagree).
+  readBack(header, layout, decoded);
+  const plan = planDataVlf(
+    decoded,
+    { ...DEFAULT_DATA_LIMITS, maxSize: Number.MAX_SAFE_INTEGER },
+    new VlfPlan(),
+  );
+  if (plan.error !== null) throw plan.toError()!;
+  const out: OutPart[] = [{ bytes: header }];
+  const inParts: InPart[] = [];
+  const inIndex: Partial<Record<VlfRole, number>> = {};
+  let srcOut = -1;
+  for (let i = 0; i < plan.count; i++) {
+    const p = plan.parts[i]!;
+    if (p.direction === "device-read") {
+      const b = bytes[p.role] ?? new Uint8Array(p.length);
+      if (b.length !== p.length) {
+        throw new RangeError(
+          `Cannot build request: ${p.role} must be ${p.length} bytes: current length is ${b.length}`,
+        );
+      }
+      if (p.role === "src_data") srcOut = out.length;
+      out.push({ bytes: b });
+    } else {
+      inIndex[p.role] = inParts.length;
+      const alias = inPlace && p.role === "dst_data" && srcOut >= 0 ? srcOut : undefined;
+      inParts.push(alias === undefined ? { length: p.length } : { length: p.length, aliasOut: alias });
+    }
+  }
+  return { out, in: inParts, inIndex };
+}
+
+function readBack(header: Uint8Array, layout: WireLayout, out: DataRequest): void {
+  readDataRequest(header, layout, out);
+  if (out.error !== null) throw out.toError()!;
+}
+
+/** A session-mode request header with the common fields set. */
+export function sessionRequest(
+  opcode: number,
+  sessionId: bigint,
+  fields: Partial<DataRequest> = {},
+): DataRequest {
+  const req = new DataRequest();
+  Object.assign(req, fields);
+  req.opcode = opcode;
+  req.sessionId = sessionId;
+  req.flag = VIRTIO_CRYPTO_FLAG_SESSION_MODE;
+  return req;
+}
+
+/**
+ * A cipher request (Linux's shape: header, IV, source → destination, status).
+ *
+ * @param sessionId The session.
+ * @param encrypt Direction of the opcode (the session's direction is what the device uses).
+ * @param iv The IV.
+ * @param srcLen Bytes of data (destination is as long).
+ */
+export function cipherRequest(
+  sessionId: bigint,
+  encrypt: boolean,
+  iv: Uint8Array,
+  srcLen: number,
+): DataRequest {
+  return sessionRequest(encrypt ? Opcode.CIPHER_ENCRYPT : Opcode.CIPHER_DECRYPT, sessionId, {
+    opType: SymOpType.CIPHER,
+    ivLen: iv.length,
+    srcDataLen: srcLen,
+    dstDataLen: srcLen,
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * `MappedMemoryTable`: turns SET_MEM_TABLE (region descriptions plus one fd each) into guest memory the back-end
+ * can read: each fd is mmapped once and the region is a zero-copy view of it (design.md decision 3).
+ *
+ * @module
+ */
+
+import { type GuestRegion, RegionGuestMemory } from "../memory/mod.ts";
+import { type Fd, Mapping } from "../os/mod.ts";
+import { type MemoryRegionDesc, VhostUserError } from "./message.ts";
+
+/** A memory table with the mappings behind it; `unmap()` releases them. */
+export class MappedMemoryTable {
+  /** The guest memory the rings and requests are read from. */
+  readonly memory: RegionGuestMemory;
+  readonly #mappings: readonly Mapping[];
+
+  private constructor(memory: RegionGuestMemory, mappings: readonly Mapping[]) {
+    this.memory = memory;
+    this.#mappings = mappings;
+  }
+
+  /** A table with no regions (before the first SET_MEM_TABLE). */
+  static empty(): MappedMemoryTable {
+    return new MappedMemoryTable(new RegionGuestMemory([], 0), []);
+  }
+
+  /**
+   * Maps every region. The fds are only used for mmap: the caller closes them afterwards (the mappings stay).
+   *
+   * @param regions The decoded table.
+   * @param fds One fd per region, in order.
+   * @param generation The new table's generation.
+   * @throws VhostUserError when the fd count does not match, a region is malformed, or mmap fails; nothing stays
+   *   mapped then.
+   */
+  static map(
+    regions: readonly MemoryRegionDesc[],
+    fds: readonly Fd[],
+    generation: number,
+  ): MappedMemoryTable {
+    if (fds.length !== regions.length) {
+      throw new VhostUserError(
+        "bad-fds",
+        `Cannot accept SET_MEM_TABLE: it needs one fd per region (${regions.length}): current count is ${fds.length}`,
+      );
+    }
+    const mappings: Mapping[] = [];
+    try {
+      const guestRegions = regions.map((r, i) => mapRegion(r, fds[i]!, mappings));
+      return new MappedMemoryTable(new RegionGuestMemory(guestRegions, generation), mappings);
+    } catch (e) {
+      for (const m of mappings) m.unmap();
+      if (e instanceof VhostUserError) throw e;
+      throw new VhostUserError("bad-payload", `Cannot accept SET_MEM_TABLE: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /** Unmaps every region. Views taken from this table must not be used afterwards. */
+  unmap(): void {
+    for (const m of this.#mappings) m.unmap();
+  }
+}
+
+function mapRegion(r: MemoryRegionDesc, fd: Fd, mappings: Mapping[]): GuestRegion {
+  if (r.memorySize <= 0) {
+    throw new VhostUserError(
+      "bad-payload",
+      `Cannot accept SET_MEM_TABLE: region size must be > 0: current value is ${r.memorySize}`,
+    );
+  }
+  // QEMU maps from file offset 0 and the region starts `mmap_offset` bytes in (DPDK does the same): mapping
+  // size + offset keeps the file offset page-aligned whatever mmap_offset is.
+  const mapping = Mapping.fromFd(fd.raw, r.memorySize + r.mmapOffset);
+  mappings.push(mapping);
+  return {
+    gpa: r.guestPhysAddr,
+    size: r.memorySize,
+    frontendVa: r.userspaceAddr,
+    bytes: mapping.bytes.subarray(r.mmapOffset, r.mmapOffset + r.memorySize),
+    address: mapping.address + BigInt(r.mmapOffset),
+  };
+}

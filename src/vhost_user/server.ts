@@ -1,0 +1,204 @@
+/**
+ * `VhostUserServer`: listens on a Unix socket and serves one front-end at a time (QEMU is the socket client).
+ * Each connection gets a fresh `VhostUserHandler`; a protocol error drops that connection with a log line that
+ * says why, and the server keeps listening, so a restarted QEMU is served from a clean state.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { EPOLLIN, type Reactor, UnixListener } from "../os/mod.ts";
+import type { Backend } from "./backend.ts";
+import { VhostUserConnection } from "./connection.ts";
+import { type Reply, type RingWatcher, VhostUserHandler } from "./handler.ts";
+import { requestName, VhostUserError } from "./message.ts";
+import type { Vring } from "./vring.ts";
+
+const log = getLogger(["cryptobridge", "vhost_user"]);
+
+/** Options of `VhostUserServer.listen`. */
+export interface ServerOptions {
+  /** Socket path. */
+  readonly path: string;
+  /** The reactor that runs everything. */
+  readonly reactor: Reactor;
+  /** The device served to every connection (reset between connections). */
+  readonly backend: Backend;
+  /** Serve rings by polling their avail index instead of waiting for kicks (`serve --poll`). */
+  readonly pollMode?: boolean;
+}
+
+interface Active {
+  readonly connection: VhostUserConnection;
+  readonly handler: VhostUserHandler;
+  readonly token: number;
+  paused: boolean;
+}
+
+/** A vhost-user back-end listening on a Unix socket. */
+export class VhostUserServer {
+  readonly #reactor: Reactor;
+  readonly #backend: Backend;
+  readonly #pollMode: boolean;
+  readonly #listener: UnixListener;
+  readonly #listenToken: number;
+  readonly #polled = new Set<Vring>();
+  #active: Active | null = null;
+  #connections = 0;
+
+  private constructor(options: ServerOptions, listener: UnixListener) {
+    this.#reactor = options.reactor;
+    this.#backend = options.backend;
+    this.#pollMode = options.pollMode ?? false;
+    this.#listener = listener;
+    this.#listenToken = this.#reactor.add(listener.fd, EPOLLIN, () => this.#accept());
+  }
+
+  /**
+   * Listens on `options.path` (a stale socket file is replaced; a live one is an error).
+   *
+   * @returns The server, registered with the reactor.
+   */
+  static listen(options: ServerOptions): VhostUserServer {
+    return new VhostUserServer(options, UnixListener.listen(options.path));
+  }
+
+  /** The socket path. */
+  get path(): string {
+    return this.#listener.path;
+  }
+
+  /** The handler of the current connection, or null (tests, metrics). */
+  get handler(): VhostUserHandler | null {
+    return this.#active?.handler ?? null;
+  }
+
+  /** Connections accepted so far. */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  #accept(): void {
+    for (let c = this.#listener.accept(); c !== null; c = this.#listener.accept()) {
+      if (this.#active !== null) {
+        log.warn("refusing a second front-end: one is already connected to {path}", { path: this.path });
+        c.close();
+        continue;
+      }
+      this.#connections++;
+      const connection = new VhostUserConnection(c);
+      const handler = new VhostUserHandler(this.#backend, {
+        watcher: this.#watcher(),
+        pollMode: this.#pollMode,
+      });
+      const token = this.#reactor.add(connection.fd, EPOLLIN, () => this.#onReadable());
+      this.#active = { connection, handler, token, paused: false };
+      log.info("front-end connected to {path}", { path: this.path });
+    }
+  }
+
+  #watcher(): RingWatcher {
+    return {
+      watch: (fd, onKick) => this.#reactor.add(fd, EPOLLIN, () => this.#guard(onKick)),
+      unwatch: (token) => this.#reactor.remove(token),
+      poll: (vring, on) => this.#setPolled(vring, on),
+    };
+  }
+
+  #setPolled(vring: Vring, on: boolean): void {
+    if (on) this.#polled.add(vring);
+    else this.#polled.delete(vring);
+    this.#reactor.setIdle(this.#polled.size > 0 ? () => this.#pollRings() : undefined);
+  }
+
+  #pollRings(): boolean {
+    const handler = this.#active?.handler;
+    if (handler === undefined) return this.#polled.size > 0;
+    this.#guard(() => {
+      for (const v of this.#polled) handler.processRing(v);
+    });
+    return true;
+  }
+
+  // Runs device work; anything it throws is a bug or a broken front-end: log it and drop the connection, never the
+  // daemon.
+  #guard(work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.#drop(e);
+    }
+  }
+
+  #onReadable(): void {
+    const a = this.#active;
+    if (a === null || a.paused) return;
+    try {
+      for (let m = a.connection.receive(); m !== null; m = a.connection.receive()) {
+        log.debug("<- {request} ({size} bytes, {fds} fds)", {
+          request: requestName(m.header.request),
+          size: m.header.size,
+          fds: m.fds.length,
+        });
+        const result = a.handler.handle(m);
+        if (result instanceof Promise) return this.#await(a, result);
+        if (result !== null) this.#send(a, result);
+        if (this.#active !== a) return;
+      }
+    } catch (e) {
+      this.#drop(e);
+    }
+  }
+
+  // A request that waits for in-flight work (GET_VRING_BASE, SET_MEM_TABLE): stop reading until it is answered,
+  // so replies keep their order.
+  #await(a: Active, pending: Promise<Reply | null>): void {
+    a.paused = true;
+    this.#reactor.modify(a.token, 0);
+    pending.then((reply) => {
+      if (this.#active !== a) return;
+      if (reply !== null) this.#send(a, reply);
+      a.paused = false;
+      this.#reactor.modify(a.token, EPOLLIN);
+    }).catch((e) => this.#drop(e));
+  }
+
+  #send(a: Active, reply: Reply): void {
+    log.debug("-> {request} reply ({size} bytes)", {
+      request: requestName(reply.header.request),
+      size: reply.header.size,
+    });
+    a.connection.send(reply.header, reply.payload);
+  }
+
+  #drop(reason: unknown): void {
+    const a = this.#active;
+    if (a === null) return;
+    if (reason instanceof VhostUserError && reason.kind === "peer-closed") {
+      log.info("front-end disconnected: {reason}", { reason: reason.message });
+    } else if (reason instanceof VhostUserError) {
+      log.warn("dropping front-end connection: {reason}", { reason: reason.message });
+    } else {
+      log.error("dropping front-end connection after an internal error: {error}", { error: reason });
+    }
+    this.#closeActive();
+  }
+
+  #closeActive(): void {
+    const a = this.#active;
+    if (a === null) return;
+    this.#active = null;
+    this.#reactor.remove(a.token);
+    a.handler.close();
+    a.connection.close();
+    this.#polled.clear();
+    this.#reactor.setIdle(undefined);
+  }
+
+  /** Drops the connection (closing sessions, zeroing keys), stops listening and removes the socket file. */
+  close(): void {
+    this.#closeActive();
+    this.#reactor.remove(this.#listenToken);
+    this.#listener.close();
+  }
+}
