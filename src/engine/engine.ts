@@ -166,6 +166,12 @@ export class EngineError extends Error {
 export const PENDING = -1;
 
 /**
+ * An accelerator returns (or completes with) this when the device itself failed, not the request: the router
+ * re-runs the request in software and the guest never sees it. Never a virtio status byte.
+ */
+export const ENGINE_FAILED = -2;
+
+/**
  * One operation, preallocated by its owner (a queue) and refilled per request; nothing here is allocated per
  * request. Which lists are used depends on the session's service:
  *

@@ -24,3 +24,6 @@ export {
 } from "./engine.ts";
 export { allocHostMemory, type HostMemory } from "./host_memory.ts";
 export { SgList } from "./sg_list.ts";
+export { ENGINE_FAILED } from "./engine.ts";
+export { mergeCapabilities, supports } from "./capabilities.ts";
+export { type FallbackReason, RouterEngine, type RouterStats } from "./router.ts";
