@@ -11,6 +11,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { CryptoEngine, EngineSession } from "../engine/engine.ts";
+import type { GuestMemory } from "../memory/mod.ts";
 import type { Backend, VringHandle } from "../vhost_user/backend.ts";
 import {
   DescriptorChain,
@@ -124,6 +125,11 @@ export class CryptoDevice implements Backend {
 
   handleDeviceRequest(request: number, payload: Uint8Array): Uint8Array | null {
     return handleSessionMessage(this.#sessions, request, payload);
+  }
+
+  // The engine maps guest RAM for DMA when it has an accelerator (design.md decision 4).
+  setMemory(memory: GuestMemory): void {
+    this.#engine.setGuestMemory?.(memory.regions);
   }
 
   reset(): void {

@@ -17,7 +17,7 @@ import type { GuestMemory, GuestRegion } from "../memory/mod.ts";
 import { ChainCursor, ChainReader, type DescriptorChain } from "../virtio/mod.ts";
 import type { CryptoOp, EngineSession } from "../engine/engine.ts";
 import { SgList } from "../engine/sg_list.ts";
-import { CryptoOpDirection, MacAlgo, Status } from "./constants.ts";
+import { CryptoOpDirection, Layout, MacAlgo, Status } from "./constants.ts";
 import { readDataRequest } from "./data_codec.ts";
 import { DataRequest } from "./data_request.ts";
 import { type DataLimits, planDataVlf, VlfPlan } from "./data_vlf.ts";
@@ -58,6 +58,7 @@ export class RequestParser {
   temporarySession: EngineSession | null = null;
   readonly #ctx: ParserContext;
   readonly #header = new Uint8Array(new ArrayBuffer(HEADER_COPY));
+  #headerRead = 0;
   readonly #plan = new VlfPlan();
   readonly #reader = new ChainReader();
   readonly #cursor = new ChainCursor();
@@ -92,6 +93,9 @@ export class RequestParser {
     this.statusOffset = chain.error === null && chain.writableBytes > 0 ? chain.writableBytes - 1 : -1;
     if (this.statusOffset < 0) return Status.ERR;
     const req = this.#decode(mem, chain);
+    // A request cut short inside its header or op_flf is malformed, whatever the zero-filled tail decodes to (an
+    // op_type of 0 would read as SYM_OP_NONE and answer NOTSUPP).
+    if (this.#headerRead < Layout.DATA_HEADER || this.#headerRead < req.length) return Status.ERR;
     if (req.error !== null) return wireErrorStatus(req.error);
     const plan = planDataVlf(req, this.#ctx.limits, this.#plan);
     if (plan.error !== null) return wireErrorStatus(plan.error);
@@ -110,8 +114,9 @@ export class RequestParser {
 
   #decode(mem: GuestMemory, chain: DescriptorChain): DataRequest {
     const n = this.#reader.readInto(mem, chain, 0, this.#header);
+    this.#headerRead = n;
     // Zero the tail instead of taking a subarray (no allocation); a request longer than what was read is refused
-    // by the length check against `readableBytes` in parse().
+    // in parse() (`#headerRead`, then the length check against `readableBytes`).
     this.#header.fill(0, n);
     return readDataRequest(this.#header, this.#ctx.layout(), this.request);
   }

@@ -242,6 +242,16 @@ export class CryptoOp {
   }
 }
 
+/** A block of guest RAM an engine may map for DMA (a vhost-user memory region; `GuestRegion` fits). */
+export interface DmaRegion {
+  /** Guest-physical address of the first byte: the address descriptors and `SgList.gpa` carry. */
+  readonly gpa: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Host virtual address of the first byte (the daemon's mapping of the region). */
+  readonly address: bigint;
+}
+
 /** Anything that does cryptography for the device. */
 export interface CryptoEngine {
   /** A short name for logs and metrics: `software`, `virtio-pci 0000:00:04.0`, `fallback`. */
@@ -262,6 +272,13 @@ export interface CryptoEngine {
    * @returns A virtio status byte (`Status.*`), or `PENDING` when `op.complete` will be called later.
    */
   submit(op: CryptoOp): number;
+  /**
+   * Optional, for engines that DMA: the guest memory table changed (SET_MEM_TABLE; an empty list when the
+   * front-end went away). Called when none of the device's requests is in flight, and before the previous regions
+   * are unmapped, so an engine can drop its mappings of them first. Must not throw: a region the engine cannot map
+   * is simply not zero-copy for it.
+   */
+  setGuestMemory?(regions: readonly DmaRegion[]): void;
   /** Closes every session and frees the engine's resources. */
   close(): void;
 }

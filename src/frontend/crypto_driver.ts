@@ -47,6 +47,8 @@ export interface DriverOptions {
   readonly queueSize?: number;
   /** Negotiate VIRTIO_CRYPTO_F_REVISION_1 (unpadded layouts) and the stateless modes. Default false. */
   readonly revision1?: boolean;
+  /** With `revision1`, also negotiate the stateless-mode bits the back-end offers. Default true. */
+  readonly stateless?: boolean;
   /** Act like QEMU 7.2: SET_FEATURES carries only bit 30 (interop.md §1.9). Default false. */
   readonly qemuFeatures?: boolean;
   /** Bytes of guest RAM. Default 64 MiB. */
@@ -76,6 +78,18 @@ export interface ChainShape {
   readonly status?: boolean;
 }
 
+/** A data queue handed to a caller by `VirtioCryptoDriver.claimQueue`. */
+export interface ClaimedQueue {
+  /** The vring index. */
+  readonly index: number;
+  /** The driver side of the ring; tokens are the caller's. */
+  readonly driver: DriverQueue<number>;
+  /** Signal it after publishing when `driver.needsKick()` says so. */
+  readonly kick: EventFd;
+  /** The device signals it when the driver asked for a notification (`used_event`). */
+  readonly call: EventFd;
+}
+
 /** A completed request. */
 export interface Completion {
   /** The status byte (data requests), or -1 without one. */
@@ -98,6 +112,8 @@ interface Queue {
   readonly driver: DriverQueue<Pending>;
   readonly kick: EventFd;
   readonly call: EventFd;
+  /** Guest-physical ring addresses (SET_VRING_ADDR is sent again on restart). */
+  readonly rings: { readonly desc: number; readonly avail: number; readonly used: number };
   token: number;
 }
 
@@ -120,6 +136,8 @@ export class VirtioCryptoDriver {
   readonly #list: DriverBufferList;
   readonly #used = new UsedBuffer<Pending>();
   #reactorRun: Promise<void> | null = null;
+  /** Next free guest-physical address after the request buffers (`reserveRam`). */
+  #reserveAt: number;
 
   private constructor(o: DriverParts) {
     this.frontend = o.frontend;
@@ -132,6 +150,7 @@ export class VirtioCryptoDriver {
     this.#slotSize = o.slotSize;
     for (let i = o.slots - 1; i >= 0; i--) this.#freeSlots.push(i);
     this.#list = new DriverBufferList(o.queueSize);
+    this.#reserveAt = o.slotBase + o.slots * o.slotSize;
   }
 
   /**
@@ -173,6 +192,78 @@ export class VirtioCryptoDriver {
   /** Requests in flight on a queue. */
   inflight(queue = 0): number {
     return this.#queues[queue]!.driver.inflight;
+  }
+
+  /** The reactor the driver waits in (a load generator registers the call eventfd of a claimed queue in it). */
+  get reactor(): Reactor {
+    return this.#reactor;
+  }
+
+  /**
+   * Reserves guest RAM after the driver's own request buffers, for a caller that lays out its own requests (the
+   * load generator). Reservations last as long as the driver.
+   *
+   * @param bytes Bytes wanted (rounded up to 4096).
+   * @returns The guest-physical address of the area.
+   * @throws RangeError when guest RAM is too small (open the driver with a larger `ramSize`).
+   */
+  reserveRam(bytes: number): number {
+    const gpa = this.#reserveAt;
+    const end = gpa + align(bytes, 4096);
+    const ramEnd = this.ram.region.gpa + this.ram.size;
+    if (!(bytes > 0) || end > ramEnd) {
+      throw new RangeError(
+        `Cannot reserve ${bytes} bytes of guest RAM: ${
+          ramEnd - gpa
+        } are left (open the driver with a larger ramSize)`,
+      );
+    }
+    this.#reserveAt = end;
+    return gpa;
+  }
+
+  /**
+   * Hands a data queue to a caller that drives it directly (the load generator: preallocated requests, no Promise
+   * per request): the driver stops taking its completions until `releaseQueue`. The claimed queue's tokens are
+   * the caller's (numbers); `submit` must not be used on it meanwhile.
+   *
+   * @param queue The vring index.
+   * @returns The driver-side ring and its kick and call eventfds.
+   * @throws RangeError for an unknown queue, one with requests in flight, or one already claimed.
+   */
+  claimQueue(queue: number): ClaimedQueue {
+    const q = this.#queues[queue];
+    if (q === undefined) throw new RangeError(`Cannot claim queue ${queue}: there is no such queue`);
+    if (q.token < 0) throw new RangeError(`Cannot claim queue ${queue}: it is claimed already`);
+    if (q.driver.inflight > 0) {
+      throw new RangeError(`Cannot claim queue ${queue}: ${q.driver.inflight} requests are in flight`);
+    }
+    this.#reactor.remove(q.token);
+    q.token = -1;
+    // No request of ours is in flight, so no Pending token is left in the ring: the caller's numbers take over.
+    const driver = q.driver as unknown as DriverQueue<number>;
+    return { index: queue, driver, kick: q.kick, call: q.call };
+  }
+
+  /**
+   * Takes a claimed queue back (its requests must all have completed).
+   *
+   * @param claimed What `claimQueue` returned.
+   * @throws RangeError when requests are still in flight.
+   */
+  releaseQueue(claimed: ClaimedQueue): void {
+    const q = this.#queues[claimed.index];
+    if (q === undefined || q.token >= 0) return;
+    if (q.driver.inflight > 0) {
+      throw new RangeError(
+        `Cannot release queue ${claimed.index}: ${q.driver.inflight} requests are in flight`,
+      );
+    }
+    claimed.call.consume();
+    q.token = this.#reactor.add(q.call.fd, EPOLLIN, () => {
+      q.call.consume();
+      this.#reap(q);
+    });
   }
 
   #addQueue(q: Queue): void {
@@ -318,6 +409,28 @@ export class VirtioCryptoDriver {
     return await this.frontend.getVringBase(queue);
   }
 
+  /**
+   * Starts a stopped queue again the way QEMU's `vhost_virtqueue_start` does: SET_VRING_NUM, SET_VRING_BASE,
+   * SET_VRING_ADDR, SET_VRING_KICK, then SET_VRING_CALL (the call fd comes last, as with QEMU's
+   * `vhost_virtqueue_mask`). Requests added while the queue was stopped are served once the kick fd arrives.
+   *
+   * @param queue The vring index.
+   * @param base The avail index to resume at (what `stopQueue` returned).
+   */
+  async restartQueue(queue: number, base: number): Promise<void> {
+    const q = this.#queues[queue];
+    if (q === undefined) throw new RangeError(`Cannot restart: no queue ${queue}`);
+    await this.frontend.setVringNum(queue, q.driver.size);
+    await this.frontend.setVringBase(queue, base);
+    await this.frontend.setVringAddr(queue, {
+      desc: this.ram.frontendVa(q.rings.desc),
+      avail: this.ram.frontendVa(q.rings.avail),
+      used: this.ram.frontendVa(q.rings.used),
+    });
+    await this.frontend.setVringFd(Request.SET_VRING_KICK, queue, q.kick.fd);
+    await this.frontend.setVringFd(Request.SET_VRING_CALL, queue, q.call.fd);
+  }
+
   /** Closes the connection, the eventfds and guest RAM (the back-end drops its sessions). */
   async close(): Promise<void> {
     this.frontend.close();
@@ -421,16 +534,19 @@ async function negotiate(frontend: VhostUserFrontend, dataQueues: number, o: Dri
   await frontend.setOwner();
   const features = o.qemuFeatures
     ? protocolBit
-    : offered & wantedFeatures(o.revision1 ?? false) | protocolBit;
+    : offered & wantedFeatures(o.revision1 ?? false, o.stateless ?? true) | protocolBit;
   await frontend.setFeatures(features);
   return features;
 }
 
-function wantedFeatures(revision1: boolean): bigint {
+function wantedFeatures(revision1: boolean, stateless: boolean): bigint {
   let f = (1n << BigInt(VIRTIO_F_VERSION_1)) | (1n << BigInt(VIRTIO_RING_F_INDIRECT_DESC)) |
     (1n << BigInt(VIRTIO_RING_F_EVENT_IDX));
   if (revision1) {
-    for (const bit of Object.values(CryptoFeature)) f |= 1n << BigInt(bit);
+    f |= 1n << BigInt(CryptoFeature.REVISION_1);
+    if (stateless) {
+      for (const bit of Object.values(CryptoFeature)) f |= 1n << BigInt(bit);
+    }
   }
   return f;
 }
@@ -463,7 +579,7 @@ async function setUpVring(
   });
   await frontend.setVringFd(Request.SET_VRING_CALL, index, call.fd);
   await frontend.setVringFd(Request.SET_VRING_KICK, index, kick.fd);
-  return { index, driver, kick, call };
+  return { index, driver, kick, call, rings: { desc: layout.desc, avail: layout.avail, used: layout.used } };
 }
 
 function align(n: number, a: number): number {

@@ -7,6 +7,7 @@
 
 export {
   type ChainShape,
+  type ClaimedQueue,
   type Completion,
   type DriverOptions,
   type InPart,
@@ -23,9 +24,16 @@ export {
 } from "./sessions.ts";
 export { type FrontendOptions, VhostUserFrontend, waitReadable } from "./vhost_user_frontend.ts";
 export {
+  type AeadLengths,
+  aeadRequest,
   buildRequest,
+  type ChainLengths,
+  chainRequest,
   cipherRequest,
+  hashRequest,
+  macRequest,
   type PartBytes,
   type RequestParts,
   sessionRequest,
+  statelessRequest,
 } from "./requests.ts";

@@ -119,3 +119,106 @@ export function cipherRequest(
     dstDataLen: srcLen,
   });
 }
+
+/**
+ * A hash request (session mode): source → `hash_result`.
+ *
+ * @param sessionId The hash session.
+ * @param srcLen Bytes to hash.
+ * @param resultLen Digest bytes (the session's `hash_result_len`).
+ */
+export function hashRequest(sessionId: bigint, srcLen: number, resultLen: number): DataRequest {
+  return sessionRequest(Opcode.HASH, sessionId, { srcDataLen: srcLen, hashResultLen: resultLen });
+}
+
+/**
+ * A MAC request (session mode): source → `hash_result`. For GMAC the source starts with the 12-byte IV (README).
+ *
+ * @param sessionId The MAC session.
+ * @param srcLen Bytes of source.
+ * @param resultLen MAC bytes (the session's `hash_result_len`).
+ */
+export function macRequest(sessionId: bigint, srcLen: number, resultLen: number): DataRequest {
+  return sessionRequest(Opcode.MAC, sessionId, { srcDataLen: srcLen, hashResultLen: resultLen });
+}
+
+/** Lengths of an AEAD request. */
+export interface AeadLengths {
+  readonly ivLen: number;
+  readonly aadLen: number;
+  /** Encrypt: plaintext bytes; decrypt: ciphertext plus tag. */
+  readonly srcLen: number;
+  /** Encrypt: at least `srcLen + tagLen`; decrypt: at least `srcLen - tagLen`. */
+  readonly dstLen: number;
+  readonly tagLen: number;
+}
+
+/**
+ * An AEAD request (session mode): iv, source, AAD → destination (README: encryption writes ciphertext then tag;
+ * decryption reads ciphertext then tag).
+ *
+ * @param sessionId The AEAD session.
+ * @param encrypt Direction of the opcode.
+ * @param lengths The flf lengths.
+ */
+export function aeadRequest(sessionId: bigint, encrypt: boolean, lengths: AeadLengths): DataRequest {
+  return sessionRequest(encrypt ? Opcode.AEAD_ENCRYPT : Opcode.AEAD_DECRYPT, sessionId, {
+    ivLen: lengths.ivLen,
+    aadLen: lengths.aadLen,
+    srcDataLen: lengths.srcLen,
+    dstDataLen: lengths.dstLen,
+    tagLen: lengths.tagLen,
+  });
+}
+
+/** Lengths and offsets of an algorithm-chaining request (`virtio_crypto_alg_chain_data_flf`). */
+export interface ChainLengths {
+  readonly ivLen: number;
+  readonly srcLen: number;
+  /** Default `srcLen`. */
+  readonly dstLen?: number;
+  readonly cipherStart: number;
+  readonly cipherLen: number;
+  readonly hashStart: number;
+  readonly hashLen: number;
+  readonly aadLen: number;
+  readonly resultLen: number;
+}
+
+/**
+ * An algorithm-chaining request (session mode): iv, source, AAD → destination, `hash_result`.
+ *
+ * @param sessionId The chaining session.
+ * @param encrypt Direction of the opcode (the session's direction is what the device uses).
+ * @param l The flf lengths and offsets.
+ */
+export function chainRequest(sessionId: bigint, encrypt: boolean, l: ChainLengths): DataRequest {
+  return sessionRequest(encrypt ? Opcode.CIPHER_ENCRYPT : Opcode.CIPHER_DECRYPT, sessionId, {
+    opType: SymOpType.ALGORITHM_CHAINING,
+    ivLen: l.ivLen,
+    srcDataLen: l.srcLen,
+    dstDataLen: l.dstLen ?? l.srcLen,
+    cipherStartSrcOffset: l.cipherStart,
+    lenToCipher: l.cipherLen,
+    hashStartSrcOffset: l.hashStart,
+    lenToHash: l.hashLen,
+    aadLen: l.aadLen,
+    hashResultLen: l.resultLen,
+  });
+}
+
+/**
+ * A stateless request (REVISION_1 with the service's stateless bit; header `flag` 0): the session parameters
+ * travel in the `op_flf` and the keys in the `op_vlf` (pass them to `buildRequest` as `cipher_key`, `auth_key` or
+ * `key`).
+ *
+ * @param opcode The data opcode.
+ * @param fields The stateless flf fields (for example `cipherAlgo`, `keyLen`, `op`, `ivLen`, `srcDataLen`).
+ */
+export function statelessRequest(opcode: number, fields: Partial<DataRequest>): DataRequest {
+  const req = new DataRequest();
+  Object.assign(req, fields);
+  req.opcode = opcode;
+  req.flag = 0;
+  return req;
+}

@@ -127,6 +127,24 @@ function checkLength(length: number): void {
 }
 
 /**
+ * Whether the file behind `fd` is at least `length` bytes long, asked without mapping it. A shared mapping past the
+ * end of its file is created without complaint and raises SIGBUS on the first access there (rust-vmm vm-memory
+ * refuses such a region as `MappingPastEof`). One byte is read with pread, which moves no file offset: a received fd
+ * shares its open file with the sender.
+ *
+ * @param fd The descriptor (a memfd or file from a vhost-user memory table).
+ * @param length Bytes that must be backed (> 0).
+ * @returns true or false; undefined when the fd cannot be read at an offset (not a regular file: mmap decides).
+ */
+export function fileCovers(fd: number, length: number): boolean | undefined {
+  checkLength(length);
+  const n = libc.pread(fd, new Uint8Array(1), 1n, BigInt(length - 1));
+  if (n === 1n) return true;
+  if (n === 0n) return false;
+  return undefined;
+}
+
+/**
  * Creates an anonymous memory file (memfd) of the given size: the kind of fd QEMU's `memory-backend-memfd` passes
  * in a vhost-user memory table, and what test front-ends use as guest RAM.
  *

@@ -6,7 +6,7 @@
  */
 
 export { Fd, isFdOpen } from "./fd.ts";
-export { createMemfd, type MapOptions, Mapping } from "./mapping.ts";
+export { createMemfd, fileCovers, type MapOptions, Mapping } from "./mapping.ts";
 export { EventFd } from "./eventfd.ts";
 export { Reactor, type ReactorOptions, type ReadyHandler } from "./reactor.ts";
 export {

@@ -55,4 +55,10 @@ export interface Backend {
   handleDeviceRequest(request: number, payload: Uint8Array): Uint8Array | null;
   /** The front-end went away or reset the device: forget every session and per-connection state. */
   reset(): void;
+  /**
+   * Optional: a new memory table is in use (an empty one once the front-end went away). Called with no request in
+   * flight and before the previous table is unmapped, so whatever the device handed the old regions to (an
+   * accelerator's DMA mappings) can let go of them first.
+   */
+  setMemory?(memory: GuestMemory): void;
 }

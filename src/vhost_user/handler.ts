@@ -80,6 +80,7 @@ export class VhostUserHandler {
   #acked = 0n;
   #owned = false;
   #closed = false;
+  #finished = false;
 
   /**
    * @param backend The device.
@@ -140,10 +141,12 @@ export class VhostUserHandler {
     const p = m.payload;
     switch (request) {
       case Request.GET_FEATURES:
+        expectSize(request, p, 0);
         return replyTo(request, u64Payload(this.offeredFeatures));
       case Request.SET_FEATURES:
         return this.#setFeatures(decodeU64(request, p));
       case Request.GET_PROTOCOL_FEATURES:
+        expectSize(request, p, 0);
         return replyTo(request, u64Payload(this.offeredProtocolFeatures));
       case Request.SET_PROTOCOL_FEATURES:
         return this.#setProtocolFeatures(decodeU64(request, p));
@@ -309,6 +312,18 @@ export class VhostUserHandler {
         `Cannot accept SET_VRING_BASE: base must be a u16 (no packed rings): current value is ${s.num}`,
       );
     }
+    // A ring error stopped this ring for good; a new base is how the front-end starts it again (QEMU's
+    // vhost_virtqueue_start after a device reset): start from a clean queue, keeping the size it set. Requests
+    // still in flight would complete into the clean queue: QEMU drains them first with GET_VRING_BASE.
+    if (v.queue.broken) {
+      if (this.#backend.inflight(v) > 0) {
+        throw new VhostUserError(
+          "bad-state",
+          `Cannot restart vring ${v.index}: requests are still in flight (send GET_VRING_BASE first)`,
+        );
+      }
+      restartQueue(v);
+    }
     v.queue.setNextAvail(s.num);
     v.queue.setNextUsed(s.num);
     return null;
@@ -340,8 +355,13 @@ export class VhostUserHandler {
       );
     }
     const fd = noFd ? null : new EventFd(m.fds.shift()!);
-    if (request === Request.SET_VRING_CALL) v.setCall(fd);
-    else if (request === Request.SET_VRING_ERR) v.setErr(fd);
+    if (request === Request.SET_VRING_CALL) {
+      v.setCall(fd);
+      // QEMU sends the call fd after the kick fd when it (re)starts a ring, so requests served at SET_VRING_KICK
+      // were published with no fd to signal: signal the new one once, or the driver waits for them forever
+      // (libvhost-user's vu_set_vring_call_exec does the same, "in case of I/O hang after reconnecting").
+      fd?.signal();
+    } else if (request === Request.SET_VRING_ERR) v.setErr(fd);
     else this.#startRing(v, fd);
     return null;
   }
@@ -426,6 +446,7 @@ export class VhostUserHandler {
     const old = this.#table;
     this.#table = table;
     try {
+      this.#backend.setMemory?.(table.memory);
       for (const v of this.#vrings) {
         v.setMemory(table.memory);
         if (v.frontendAddresses !== null) this.#translate(v);
@@ -466,12 +487,16 @@ export class VhostUserHandler {
     return reply === null ? null : replyTo(request, reply);
   }
 
-  #drain(vrings: readonly Vring[]): Promise<void> {
+  #drain(vrings: readonly Vring[], closing = false): Promise<void> {
     const start = Date.now();
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (vrings.every((v) => this.#backend.inflight(v) === 0)) return resolve();
-        if (this.#closed) return reject(new VhostUserError("bad-state", "Connection closed while draining"));
+        if (vrings.every((v) => this.#backend.inflight(v) === 0) || (closing && this.#finished)) {
+          return resolve();
+        }
+        if (this.#closed && !closing) {
+          return reject(new VhostUserError("bad-state", "Connection closed while draining"));
+        }
         if (Date.now() - start > DRAIN_TIMEOUT_MS) {
           return reject(
             new VhostUserError(
@@ -491,15 +516,54 @@ export class VhostUserHandler {
     return this.#acked;
   }
 
-  /** Stops every ring, closes every fd, unmaps guest memory and resets the device; idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Stops every ring, closes every fd, unmaps guest memory and resets the device; idempotent.
+   *
+   * With `drain`, requests still in flight on an asynchronous engine complete first (rings stopped, nothing new
+   * popped): their sessions and the mapping they point into stay until then (style.md rule 10a; unmapping first
+   * makes the late completion a SIGSEGV). If they are not done within the drain timeout, the device is reset anyway
+   * (keys zeroed) but the memory table is left mapped: a leak, not a crash. A later `close()` without `drain`
+   * finishes at once.
+   *
+   * @param options `drain`: wait for requests in flight (a front-end that disconnected); default false (shutdown).
+   * @returns A Promise while draining, else undefined.
+   */
+  close(options: { readonly drain?: boolean } = {}): Promise<void> | undefined {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const v of this.#vrings) this.#stopRing(v);
+    }
+    if (this.#finished) return undefined;
+    const busy = this.#vrings.filter((v) => this.#backend.inflight(v) > 0);
+    if (!(options.drain ?? false) || busy.length === 0) return this.#finishClose(true);
+    return this.#drain(busy, true).then(() => this.#finishClose(true), (e) => {
+      log.error("closing with requests still in flight: {reason}; guest memory stays mapped", {
+        reason: (e as Error).message,
+      });
+      this.#finishClose(false);
+    });
+  }
+
+  #finishClose(unmap: boolean): undefined {
+    if (this.#finished) return undefined;
+    this.#finished = true;
     for (const v of this.#vrings) this.#resetRing(v);
     this.#backend.reset();
-    this.#table.unmap();
-    this.#table = MappedMemoryTable.empty();
+    const empty = MappedMemoryTable.empty();
+    if (unmap) {
+      this.#backend.setMemory?.(empty.memory); // the device lets go of the regions before they are unmapped
+      this.#table.unmap();
+    }
+    this.#table = empty;
+    return undefined;
   }
+}
+
+function restartQueue(v: Vring): void {
+  const { size, eventIdx } = v.queue;
+  v.queue.reset(); // addresses come back from v.frontendAddresses when the ring starts
+  v.queue.setSize(size);
+  v.queue.eventIdx = eventIdx;
 }
 
 function replyTo(request: number, payload: Uint8Array): Reply {

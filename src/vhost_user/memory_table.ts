@@ -6,7 +6,7 @@
  */
 
 import { type GuestRegion, RegionGuestMemory } from "../memory/mod.ts";
-import { type Fd, Mapping } from "../os/mod.ts";
+import { type Fd, fileCovers, Mapping } from "../os/mod.ts";
 import { type MemoryRegionDesc, VhostUserError } from "./message.ts";
 
 /** A memory table with the mappings behind it; `unmap()` releases them. */
@@ -73,7 +73,16 @@ function mapRegion(r: MemoryRegionDesc, fd: Fd, mappings: Mapping[]): GuestRegio
   }
   // QEMU maps from file offset 0 and the region starts `mmap_offset` bytes in (DPDK does the same): mapping
   // size + offset keeps the file offset page-aligned whatever mmap_offset is.
-  const mapping = Mapping.fromFd(fd.raw, r.memorySize + r.mmapOffset);
+  const length = r.memorySize + r.mmapOffset;
+  // Past the end of the file the mapping would SIGBUS the daemon at the guest's first access there.
+  if (Number.isSafeInteger(length) && fileCovers(fd.raw, length) === false) {
+    const region = `0x${r.guestPhysAddr.toString(16)} (${r.memorySize} bytes at offset ${r.mmapOffset})`;
+    throw new VhostUserError(
+      "bad-payload",
+      `Cannot accept SET_MEM_TABLE: region ${region} ends past the end of its file`,
+    );
+  }
+  const mapping = Mapping.fromFd(fd.raw, length);
   mappings.push(mapping);
   return {
     gpa: r.guestPhysAddr,

@@ -44,6 +44,8 @@ export class VhostUserServer {
   readonly #listenToken: number;
   readonly #polled = new Set<Vring>();
   #active: Active | null = null;
+  /** A dropped front-end's handler still waiting for requests in flight; no new front-end meanwhile. */
+  #draining: VhostUserHandler | null = null;
   #connections = 0;
 
   private constructor(options: ServerOptions, listener: UnixListener) {
@@ -181,23 +183,38 @@ export class VhostUserServer {
     } else {
       log.error("dropping front-end connection after an internal error: {error}", { error: reason });
     }
-    this.#closeActive();
+    this.#closeActive(true);
   }
 
-  #closeActive(): void {
+  // `drain`: requests in flight on an asynchronous engine complete before the device resets and guest memory is
+  // unmapped (handler.close); until then the listener is paused, as those completions still belong to this
+  // front-end's rings. Shutdown (`close()`) does not wait.
+  #closeActive(drain = false): void {
     const a = this.#active;
     if (a === null) return;
     this.#active = null;
     this.#reactor.remove(a.token);
-    a.handler.close();
+    const closing = a.handler.close({ drain });
     a.connection.close();
     this.#polled.clear();
     this.#reactor.setIdle(undefined);
+    if (closing === undefined) return;
+    log.info("waiting for requests in flight before serving another front-end");
+    this.#draining = a.handler;
+    this.#reactor.modify(this.#listenToken, 0);
+    void closing.then(() => {
+      if (this.#draining !== a.handler) return; // the server was closed meanwhile
+      this.#draining = null;
+      this.#reactor.modify(this.#listenToken, EPOLLIN);
+    });
   }
 
   /** Drops the connection (closing sessions, zeroing keys), stops listening and removes the socket file. */
   close(): void {
     this.#closeActive();
+    const draining = this.#draining;
+    this.#draining = null;
+    draining?.close(); // shutting down: finish now
     this.#reactor.remove(this.#listenToken);
     this.#listener.close();
   }

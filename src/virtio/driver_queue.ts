@@ -238,6 +238,13 @@ export class DriverQueue<T = unknown> {
   get availIdx(): number {
     return this.#shadowAvail;
   }
+  /**
+   * The used index of the next element `popUsed()` takes (Linux's `last_used_idx`). A polling driver sets
+   * `used_event` just behind it (`setUsedEvent(lastUsed - 1)`) so that the device never needs to notify.
+   */
+  get lastUsed(): number {
+    return this.#lastUsed;
+  }
 
   /**
    * Adds a chain: `out` buffers (device-readable) then `in` buffers (device-writable). Allocates a little; use
