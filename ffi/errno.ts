@@ -79,6 +79,7 @@ export const Errno = {
   EBUSY: 16,
   EEXIST: 17,
   ENODEV: 19,
+  ENOTDIR: 20,
   EINVAL: 22,
   ENOTTY: 25,
   ENOSPC: 28,

@@ -298,6 +298,15 @@ const symbols = {
     ],
     result: "i32",
   },
+  /** Directory entries without Deno's file APIs, which need --allow-all for /sys (vfio-ffi.md §4.9). */
+  getdents64: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *dirp (struct linux_dirent64 records)
+      "usize", // size_t count
+    ],
+    result: "isize",
+  },
   getpid: { parameters: [], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
   kill: {

@@ -9,11 +9,12 @@
  * ```
  * deno run -A scripts/guest_lab.ts build
  * deno run -A scripts/guest_lab.ts shell-command "<cmd>" [--backend builtin|vhost-user:PATH|none]
- *     [--timeout SECONDS] [--keep] [--verbose]
+ *     [--iommu] [--timeout SECONDS] [--keep] [--verbose]
  * ```
  * `build` prints the kernel and initramfs paths. `shell-command` boots, runs `<cmd>` with `/bin/sh` in the guest's
  * chroot (the host root, read-only; `$DENO` is the host's Deno, `$GUEST_RESULTS` a writable share), prints its
- * output and exits with its exit code. `--verbose` echoes the serial console; `--keep` keeps the results directory.
+ * output and exits with its exit code. `--verbose` echoes the serial console; `--keep` keeps the results directory;
+ * `--iommu` boots the tier-4 machine (virtual Intel IOMMU, 2 GiB, 2 vCPUs; see `BootOptions.iommu`).
  *
  * @module
  */
@@ -43,7 +44,7 @@ export { GuestLabError, type GuestLabErrorKind, guestPackages } from "./guest/to
 const USAGE = `Usage:
   deno run -A scripts/guest_lab.ts build
   deno run -A scripts/guest_lab.ts shell-command "<cmd>" [--backend builtin|vhost-user:PATH|none]
-      [--timeout SECONDS] [--keep] [--verbose]`;
+      [--iommu] [--timeout SECONDS] [--keep] [--verbose]`;
 
 /** Parsed `shell-command` arguments. */
 interface ShellArgs {
@@ -52,6 +53,7 @@ interface ShellArgs {
   timeoutMs: number;
   keep: boolean;
   verbose: boolean;
+  iommu: boolean;
 }
 
 function parseBackend(value: string): CryptoDevice {
@@ -69,6 +71,7 @@ function parseShellArgs(args: readonly string[]): ShellArgs {
     timeoutMs: 180_000,
     keep: false,
     verbose: false,
+    iommu: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -77,6 +80,7 @@ function parseShellArgs(args: readonly string[]): ShellArgs {
     else if (arg === "--timeout") parsed.timeoutMs = Number(args[++i]) * 1000;
     else if (arg === "--keep") parsed.keep = true;
     else if (arg === "--verbose") parsed.verbose = true;
+    else if (arg === "--iommu") parsed.iommu = true;
     else if (parsed.command === "" && !arg.startsWith("--")) parsed.command = arg;
     else throw new Error(`Cannot parse argument '${arg}'\n${USAGE}`);
   }
@@ -84,6 +88,9 @@ function parseShellArgs(args: readonly string[]): ShellArgs {
   if (!(parsed.timeoutMs > 0)) throw new Error("--timeout must be a positive number of seconds");
   return parsed;
 }
+
+/** The tier-4 machine of `--iommu`: what `tests/guest/vfio_test.ts` boots. */
+const TIER4_MACHINE = { iommu: true, memoryMiB: 2048, extraArgs: ["-smp", "2"] } as const;
 
 const log = (message: string): void => console.error(`guest-lab: ${message}`);
 
@@ -107,6 +114,7 @@ async function shellCommand(args: readonly string[]): Promise<number> {
     crypto: options.crypto,
     timeoutMs: options.timeoutMs,
     keepResults: options.keep,
+    ...(options.iommu ? TIER4_MACHINE : {}),
     ...(options.verbose ? { onConsole: (t: string) => Deno.stderr.writeSync(stderr.encode(t)) } : {}),
   });
   await Deno.stdout.write(new TextEncoder().encode(run.output));

@@ -39,6 +39,15 @@ export interface BootOptions {
   readonly timeoutMs?: number;
   /** Guest RAM. Default 512 MiB. */
   readonly memoryMiB?: number;
+  /**
+   * Tier 4 (VFIO in the guest): a virtual Intel IOMMU with interrupt remapping (`-device intel-iommu,intremap=on`,
+   * placed before the crypto device so the device's DMA is translated by it), kernel `intel_iommu=on`, and a crypto
+   * device with `iommu_platform=on` (without it QEMU's virtio device bypasses the IOMMU and reads guest-physical
+   * addresses, so DMA through VFIO would hit the wrong pages). Default false.
+   */
+  readonly iommu?: boolean;
+  /** More kernel command-line arguments, after `console=ttyS0 quiet panic=-1`. */
+  readonly kernelArgs?: readonly string[];
   /** Use this host directory as the results share (kept afterwards). Default: a new temporary directory. */
   readonly resultsDir?: string;
   /** Keep the temporary results directory after `dispose()` or an error. Default: `GUEST_LAB_KEEP=1`. */
@@ -198,23 +207,31 @@ async function prepareResults(resultsDir: string, options: BootOptions): Promise
  */
 export function qemuArgs(options: BootOptions, image: GuestImage, resultsDir: string): string[] {
   const mem = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
+  const iommu = options.iommu === true;
+  const append = [
+    "console=ttyS0 quiet panic=-1",
+    ...(iommu ? ["intel_iommu=on"] : []),
+    ...options.kernelArgs ?? [],
+  ];
   return [
     ...["-accel", "tcg", "-M", "q35", "-m", `${mem}`, "-nographic", "-no-reboot", "-nic", "none"],
     ...["-object", `memory-backend-memfd,id=mem,size=${mem}M,share=on`, "-numa", "node,memdev=mem"],
-    ...["-kernel", image.kernel, "-initrd", image.initrd, "-append", "console=ttyS0 quiet panic=-1"],
+    ...["-kernel", image.kernel, "-initrd", image.initrd, "-append", append.join(" ")],
+    // The IOMMU comes before every PCI device: QEMU gives a device its DMA address space when it is created.
+    ...(iommu ? ["-device", "intel-iommu,intremap=on"] : []),
     ...["-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"],
     ...["-virtfs", `local,path=${resultsDir},mount_tag=results,security_model=none`],
-    ...cryptoArgs(options.crypto ?? { kind: "builtin" }),
+    ...cryptoArgs(options.crypto ?? { kind: "builtin" }, iommu),
     ...(options.extraArgs ?? []),
   ];
 }
 
-function cryptoArgs(device: CryptoDevice): string[] {
+function cryptoArgs(device: CryptoDevice, iommu: boolean): string[] {
   switch (device.kind) {
     case "builtin":
       return [
         ...["-object", "cryptodev-backend-builtin,id=cd0"],
-        ...["-device", "virtio-crypto-pci,id=crypto0,cryptodev=cd0"],
+        ...["-device", `virtio-crypto-pci,id=crypto0,cryptodev=cd0${iommu ? ",iommu_platform=on" : ""}`],
       ];
     case "vhost-user":
       // vectors=0 (INTx): with MSI-X, QEMU 7.2 under TCG segfaults when the driver starts a vhost-user

@@ -5,6 +5,10 @@
  */
 
 import { serve, SERVE_HELP } from "./serve.ts";
+import { list, LIST_HELP } from "./list.ts";
+import { bind, BIND_HELP } from "./bind.ts";
+import { unbind, UNBIND_HELP } from "./unbind.ts";
+import { info, INFO_HELP } from "./info.ts";
 import { UsageError } from "./errors.ts";
 
 /** The version, from deno.json. */
@@ -18,6 +22,10 @@ Usage: cryptobridge <command> [options]
 
 Commands:
   serve      serve virtio-crypto to a VM over vhost-user (QEMU cryptodev-vhost-user)
+  list       the PCI crypto accelerators (--all: every PCI function; --json)
+  bind       give a PCI function to vfio-pci (checks its IOMMU group; --dry-run)
+  unbind     give a PCI function back to the driver it had before bind
+  info       regions, IRQs, PCI and virtio capabilities of a function on vfio-pci
   help       show help for a command: cryptobridge help serve
 
 Run \`cryptobridge <command> --help\` for a command's options.`;
@@ -26,6 +34,10 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   serve: { run: serve, help: SERVE_HELP },
+  list: { run: list, help: LIST_HELP },
+  bind: { run: bind, help: BIND_HELP },
+  unbind: { run: unbind, help: UNBIND_HELP },
+  info: { run: info, help: INFO_HELP },
 };
 
 /**

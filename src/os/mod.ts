@@ -18,5 +18,8 @@ export {
   UnixSocketError,
   type UnixSocketErrorKind,
 } from "./unix_socket.ts";
+export { effectiveUid, openPath, openPathIfExists, pathExists, preadExact, pwriteExact } from "./file.ts";
+export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
+export { Sysfs, type SysfsAccess } from "./sysfs.ts";
 export { Errno, ErrnoError, errnoName } from "../../ffi/errno.ts";
 export { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";
