@@ -5,6 +5,7 @@
  */
 
 import { serve, SERVE_HELP } from "./serve.ts";
+import { bench, BENCH_HELP } from "./bench.ts";
 import { list, LIST_HELP } from "./list.ts";
 import { bind, BIND_HELP } from "./bind.ts";
 import { unbind, UNBIND_HELP } from "./unbind.ts";
@@ -22,6 +23,7 @@ Usage: cryptobridge <command> [options]
 
 Commands:
   serve      serve virtio-crypto to a VM over vhost-user (QEMU cryptodev-vhost-user)
+  bench      measure a vhost-user crypto back-end (or a serve it starts): ops/s, bytes/s, latency
   list       the PCI crypto accelerators (--all: every PCI function; --json)
   bind       give a PCI function to vfio-pci (checks its IOMMU group; --dry-run)
   unbind     give a PCI function back to the driver it had before bind
@@ -34,6 +36,7 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   serve: { run: serve, help: SERVE_HELP },
+  bench: { run: bench, help: BENCH_HELP },
   list: { run: list, help: LIST_HELP },
   bind: { run: bind, help: BIND_HELP },
   unbind: { run: unbind, help: UNBIND_HELP },

@@ -37,3 +37,24 @@ export {
   sessionRequest,
   statelessRequest,
 } from "./requests.ts";
+export {
+  type CompletionMode,
+  LoadError,
+  type LoadErrorKind,
+  LoadGenerator,
+  type LoadGeneratorOptions,
+  type LoadLimit,
+  type LoadRequest,
+  type LoadResult,
+} from "./load.ts";
+export { LatencyHistogram, type LatencySummary } from "./latency.ts";
+export {
+  BENCH_ALGORITHMS,
+  BENCH_SIZES,
+  type BenchAlgorithm,
+  benchSession,
+  benchWorkload,
+  isBenchAlgorithm,
+  type Workload,
+  type WorkloadRequest,
+} from "./workloads.ts";

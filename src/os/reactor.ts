@@ -39,10 +39,10 @@ export interface ReactorOptions {
    */
   readonly onError?: (error: unknown, token: number) => void;
   /**
-   * Poll mode: when set, the reactor busy-polls instead of sleeping. Each round is a synchronous
-   * `epoll_wait(…, 0)`, the dispatch of what it returned, then one `idle()` call (where the caller polls its
-   * queues). Every `yieldEvery` rounds the loop yields to the Deno event loop (`setImmediate`, ~2 µs) so timers
-   * and promises still run. Return `true` to keep polling; `false` leaves poll mode (the loop goes back to the
+   * Poll mode: when set, the reactor busy-polls instead of sleeping. Each round is one `idle()` call (where the
+   * caller polls its queues); every `pollEvery` rounds a synchronous `epoll_wait(…, 0)` and the dispatch of what it
+   * returned come first. Every `yieldEvery` rounds the loop yields to the Deno event loop (`setImmediate`, ~2 µs)
+   * so timers and promises still run. Return `true` to keep polling; `false` leaves poll mode (the loop goes back to the
    * blocking wait) until `setIdle()` sets a function again. Poll mode keeps one CPU busy: it is for benchmarks
    * and dedicated cores.
    */
@@ -53,6 +53,12 @@ export interface ReactorOptions {
   readonly drainRounds?: number;
   /** Poll mode: rounds between yields to the event loop (default 64). */
   readonly yieldEvery?: number;
+  /**
+   * Poll mode: rounds between `epoll_wait(…, 0)` calls (default 16). The syscall costs about as much as serving a
+   * small request, so fd events (vhost-user messages, kicks of rings that are not polled) wait up to this many
+   * rounds instead of paying it every round.
+   */
+  readonly pollEvery?: number;
 }
 
 interface Registration {
@@ -112,6 +118,7 @@ export class Reactor implements Disposable {
   readonly #maxEvents: number;
   readonly #drainRounds: number;
   readonly #yieldEvery: number;
+  readonly #pollEvery: number;
   readonly #onError: ((error: unknown, token: number) => void) | undefined;
   readonly #registrations = new Map<number, Registration>();
   readonly #tokenByFd = new Map<number, number>();
@@ -135,6 +142,7 @@ export class Reactor implements Disposable {
     this.#maxEvents = positiveInteger("maxEvents", options.maxEvents, 64);
     this.#drainRounds = positiveInteger("drainRounds", options.drainRounds, 16);
     this.#yieldEvery = positiveInteger("yieldEvery", options.yieldEvery, 64);
+    this.#pollEvery = positiveInteger("pollEvery", options.pollEvery, 16);
     this.#onError = options.onError;
     this.#idle = options.idle;
     this.#events = new ArrayBuffer(this.#maxEvents * EPOLL_EVENT_SIZE);
@@ -345,8 +353,10 @@ export class Reactor implements Disposable {
   /** Poll mode: see `ReactorOptions.idle`. Returns when stopped, switched, or when `idle()` returns false. */
   async #pollWhile(idle: () => boolean): Promise<void> {
     for (let round = 1; !this.#stopRequested && this.#idle === idle; round++) {
-      const n = this.#pollNow();
-      if (n > 0) this.#dispatch(n);
+      if (round % this.#pollEvery === 1 || this.#pollEvery === 1) {
+        const n = this.#pollNow();
+        if (n > 0) this.#dispatch(n);
+      }
       if (!this.#callIdle(idle)) {
         if (this.#idle === idle) this.#idle = undefined;
         return;

@@ -1,0 +1,95 @@
+/**
+ * What `cryptobridge bench` prints: the results table, the JSON document (`--json`) and the progress line.
+ *
+ * @module
+ */
+
+import type { BenchCaseResult, BenchProgress } from "./bench_run.ts";
+
+/** The `--json` document. */
+export interface BenchReport {
+  readonly tool: "cryptobridge bench";
+  readonly version: string;
+  readonly date: string;
+  /** The back-end measured. */
+  readonly backend: {
+    readonly socket: string;
+    /** Started by the bench (`cryptobridge serve` in a separate process). */
+    readonly spawned: boolean;
+    /** `serve --poll` (spawned back-ends only). */
+    readonly poll?: boolean;
+    readonly command?: readonly string[];
+    readonly cpu?: number;
+  };
+  readonly settings: {
+    readonly depth: number;
+    readonly durationSeconds?: number;
+    readonly count?: number;
+    readonly warmupSeconds: number;
+    readonly indirect: boolean;
+    readonly sessionLayout: string;
+    readonly completion: string;
+    readonly verifyEvery: number;
+    readonly controlQueue: boolean;
+    readonly queueSize: number;
+    readonly benchCpu?: number;
+  };
+  readonly host: { readonly cpus: number; readonly loadavg: readonly number[] };
+  readonly results: readonly BenchCaseResult[];
+  /** Every sampled output matched the software engine's (a mismatch ends the run with an error instead). */
+  readonly verification: { readonly passed: true; readonly verified: number };
+}
+
+/** A number with thousands separators. */
+function grouped(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** A latency in µs with 3 significant digits at most. */
+function micros(us: number | undefined): string {
+  if (us === undefined || Number.isNaN(us)) return "-";
+  return us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2);
+}
+
+/**
+ * The results as an aligned text table, skipped cases listed below it.
+ *
+ * @param results The cases.
+ * @returns Lines, without a trailing newline.
+ */
+export function formatTable(results: readonly BenchCaseResult[]): string {
+  const head = ["algorithm", "size", "ops/s", "MB/s", "p50 µs", "p99 µs", "max µs", "verified"];
+  const ok = results.filter((r) => r.status === "ok");
+  const rows = ok.map((r) => [
+    r.algorithm,
+    `${r.size} B`,
+    grouped(r.opsPerSec ?? 0),
+    ((r.bytesPerSec ?? 0) / 1e6).toFixed(1),
+    micros(r.latencyUs?.p50Us),
+    micros(r.latencyUs?.p99Us),
+    micros(r.latencyUs?.maxUs),
+    grouped(r.verified ?? 0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const right = new Set([1, 2, 3, 4, 5, 6, 7]);
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const lines = [line(head), ...rows.map(line)];
+  const skipped = new Map<string, string>();
+  for (const r of results) if (r.status === "skipped") skipped.set(r.algorithm, r.reason ?? "");
+  for (const [algorithm, reason] of skipped) lines.push(`skipped ${algorithm}: ${reason}`);
+  return lines.join("\n");
+}
+
+/**
+ * The progress line (no newline; the caller rewrites it in place on a terminal).
+ *
+ * @param p Where the run is.
+ * @returns The line.
+ */
+export function formatProgress(p: BenchProgress): string {
+  const seconds = (p.elapsedMs / 1000).toFixed(1);
+  const rate = p.elapsedMs > 0 ? grouped((p.completed * 1000) / p.elapsedMs) : "0";
+  const phase = p.warmup ? " (warm-up)" : "";
+  return `[${p.index}/${p.cases}] ${p.algorithm} ${p.size} B${phase}: ${seconds} s, ${rate} ops/s`;
+}

@@ -1,0 +1,298 @@
+/**
+ * The measuring part of `cryptobridge bench`: connects to a vhost-user crypto back-end as QEMU and a guest would
+ * (`src/frontend/`), opens each algorithm's session (message 26 in the chosen payload layout, or the control
+ * queue for sessions message 26 cannot express), and runs every size at a fixed depth with the load generator,
+ * checking a sample of outputs against the software engine.
+ *
+ * @module
+ */
+
+import type { VhostSessionLayout } from "../crypto/mod.ts";
+import { SoftwareEngine } from "../engine/software/mod.ts";
+import {
+  type BenchAlgorithm,
+  benchSession,
+  benchWorkload,
+  type CompletionMode,
+  type LatencySummary,
+  LoadError,
+  LoadGenerator,
+  type SessionSpec,
+  VirtioCryptoDriver,
+  type WorkloadRequest,
+} from "../frontend/mod.ts";
+import { ReferenceSession } from "./bench_verify.ts";
+
+/** What to measure and how. */
+export interface BenchConfig {
+  /** The back-end's socket. */
+  readonly socket: string;
+  readonly algorithms: readonly BenchAlgorithm[];
+  /** Payload bytes per request. */
+  readonly sizes: readonly number[];
+  /** Requests in flight. */
+  readonly depth: number;
+  /** Per case: stop submitting after this long (and/or after `count`). */
+  readonly durationMs?: number;
+  /** Per case: requests to send. */
+  readonly count?: number;
+  /** Per case, before measuring: run (and verify) this long, unrecorded. */
+  readonly warmupMs: number;
+  readonly indirect: boolean;
+  /** QEMU's message 26 payload layout for cipher and chaining sessions. */
+  readonly sessionLayout: VhostSessionLayout;
+  readonly completion: CompletionMode;
+  /** Compare every n-th output (and the first of each slot) with the software engine's. */
+  readonly verifyEvery: number;
+  /** Set up the control queue (sessions message 26 cannot express); false skips those algorithms. */
+  readonly controlQueue: boolean;
+  /** Ring size. */
+  readonly queueSize: number;
+  /** Called a few times a second while a case runs. */
+  readonly onProgress?: (p: BenchProgress) => void;
+}
+
+/** Where a run is. */
+export interface BenchProgress {
+  readonly algorithm: BenchAlgorithm;
+  readonly size: number;
+  /** 1-based case number and the number of cases. */
+  readonly index: number;
+  readonly cases: number;
+  readonly completed: number;
+  readonly elapsedMs: number;
+  /** Whether this is the warm-up phase. */
+  readonly warmup: boolean;
+}
+
+/** The outcome of one algorithm at one size. */
+export interface BenchCaseResult {
+  readonly algorithm: BenchAlgorithm;
+  readonly size: number;
+  readonly status: "ok" | "skipped";
+  /** Why it was skipped. */
+  readonly reason?: string;
+  /** How the session was created. */
+  readonly session?: "message-26" | "control-queue";
+  readonly requests?: number;
+  readonly seconds?: number;
+  readonly opsPerSec?: number;
+  readonly bytesPerSec?: number;
+  readonly latencyUs?: Omit<LatencySummary, "count">;
+  /** Outputs compared with the software engine's (all equal, or the run failed). */
+  readonly verified?: number;
+}
+
+/** How long to wait for a control-queue answer before deciding the back-end has no control queue. */
+const CONTROL_QUEUE_TIMEOUT_MS = 3000;
+/** Guest RAM besides the load area: rings, indirect tables, the driver's own request buffers. */
+const BASE_RAM = 16 << 20;
+
+/**
+ * Bytes of guest RAM one slot of the largest request can take: parts are 64-byte aligned, source and destination
+ * are separate, plus header, IV, AAD, tag, digest and status.
+ */
+function slotBytes(size: number): number {
+  return 2 * size + 512;
+}
+
+/**
+ * Runs every case against the back-end.
+ *
+ * @param config What and how.
+ * @returns One result per algorithm and size, in order.
+ * @throws Error (a `LoadError` cause) when a request fails or an output differs from the software engine's.
+ */
+export async function runBench(config: BenchConfig): Promise<BenchCaseResult[]> {
+  const maxSize = Math.max(...config.sizes);
+  const areaSize = config.depth * slotBytes(maxSize);
+  const driver = await VirtioCryptoDriver.open({
+    path: config.socket,
+    queueSize: config.queueSize,
+    controlQueue: config.controlQueue,
+    ramSize: align(BASE_RAM + areaSize, 1 << 20),
+  });
+  const engine = new SoftwareEngine();
+  const results: BenchCaseResult[] = [];
+  try {
+    const area = driver.reserveRam(areaSize);
+    const cases = config.algorithms.length * config.sizes.length;
+    for (const algorithm of config.algorithms) {
+      const { session, needsControlQueue } = benchSession(algorithm);
+      const skip = (reason: string): void => {
+        for (const size of config.sizes) results.push({ algorithm, size, status: "skipped", reason });
+      };
+      if (needsControlQueue && !config.controlQueue) {
+        skip("needs a control-queue session (message 26 cannot express it) and --no-control-queue was given");
+        continue;
+      }
+      const opened = await openSession(driver, session, needsControlQueue, config.sessionLayout);
+      if (typeof opened === "string") {
+        skip(opened);
+        continue;
+      }
+      using reference = new ReferenceSession(engine, session);
+      try {
+        for (const size of config.sizes) {
+          const index = results.length + 1;
+          const measured = await runCase(driver, {
+            config,
+            algorithm,
+            size,
+            id: opened,
+            reference,
+            area,
+            areaSize,
+          }, {
+            index,
+            cases,
+          });
+          results.push({ ...measured, session: needsControlQueue ? "control-queue" : "message-26" });
+        }
+      } finally {
+        await closeSession(driver, session, needsControlQueue, opened);
+      }
+    }
+  } finally {
+    engine.close();
+    await driver.close();
+  }
+  return results;
+}
+
+/** Opens a session; returns its id, or why the algorithm is skipped. */
+async function openSession(
+  driver: VirtioCryptoDriver,
+  session: SessionSpec,
+  viaControlQueue: boolean,
+  layout: VhostSessionLayout,
+): Promise<bigint | string> {
+  if (!viaControlQueue) {
+    const id = await driver.createSessionVhost(session, layout);
+    return id >= 0n ? id : `the back-end refused the session (message 26, layout ${layout}: id ${id})`;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), CONTROL_QUEUE_TIMEOUT_MS);
+  });
+  try {
+    const answer = await Promise.race([driver.createSessionCtrl(session), timeout]);
+    if (answer === null) {
+      return `the back-end did not answer on the control queue within ${CONTROL_QUEUE_TIMEOUT_MS} ms (one without a control queue, such as DPDK's vhost_crypto, needs --no-control-queue)`;
+    }
+    return answer.status === 0
+      ? answer.id
+      : `the back-end refused the session (control queue: status ${answer.status})`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function closeSession(
+  driver: VirtioCryptoDriver,
+  session: SessionSpec,
+  viaControlQueue: boolean,
+  id: bigint,
+): Promise<void> {
+  if (viaControlQueue) await driver.closeSessionCtrl(session.service, id);
+  else await driver.closeSessionVhost(id);
+}
+
+interface CaseInput {
+  readonly config: BenchConfig;
+  readonly algorithm: BenchAlgorithm;
+  readonly size: number;
+  readonly id: bigint;
+  readonly reference: ReferenceSession;
+  readonly area: number;
+  readonly areaSize: number;
+}
+
+async function runCase(
+  driver: VirtioCryptoDriver,
+  c: CaseInput,
+  position: { index: number; cases: number },
+): Promise<BenchCaseResult> {
+  const { config, algorithm, size } = c;
+  const workload = benchWorkload(algorithm, size);
+  const requests: WorkloadRequest[] = [];
+  const claimed = driver.claimQueue(0);
+  const generator = new LoadGenerator({
+    ram: driver.ram,
+    queue: claimed,
+    reactor: driver.reactor,
+    area: c.area,
+    areaSize: c.areaSize,
+    depth: config.depth,
+    indirect: config.indirect,
+    completion: config.completion,
+    verifyEvery: config.verifyEvery,
+    request: (slot) => (requests[slot] = workload.request(c.id, driver.layout, slot)),
+    expected: (slot) => c.reference.expected(requests[slot]!),
+  });
+  const progress = (warmup: boolean): ReturnType<typeof setInterval> | undefined => {
+    const report = config.onProgress;
+    if (report === undefined) return undefined;
+    return setInterval(() => {
+      report({
+        algorithm,
+        size,
+        ...position,
+        completed: generator.completed,
+        elapsedMs: generator.elapsedMs,
+        warmup,
+      });
+    }, 250);
+  };
+  const what = `${algorithm} ${size} B`;
+  try {
+    if (config.warmupMs > 0) {
+      const ticker = progress(true);
+      try {
+        await generator.run({
+          durationMs: config.warmupMs,
+          ...(config.count ? { count: config.count } : {}),
+        });
+      } finally {
+        clearInterval(ticker);
+      }
+    }
+    const ticker = progress(false);
+    let r;
+    try {
+      r = await generator.run({
+        ...(config.durationMs !== undefined ? { durationMs: config.durationMs } : {}),
+        ...(config.count !== undefined ? { count: config.count } : {}),
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    driver.releaseQueue(claimed);
+    const seconds = r.elapsedMs / 1000;
+    const opsPerSec = seconds > 0 ? r.completed / seconds : 0;
+    const { count: _count, ...latencyUs } = r.latency;
+    return {
+      algorithm,
+      size,
+      status: "ok",
+      requests: r.completed,
+      seconds,
+      opsPerSec,
+      bytesPerSec: opsPerSec * size,
+      latencyUs,
+      verified: r.verified,
+    };
+  } catch (e) {
+    if (e instanceof LoadError) {
+      const verb = e.kind === "mismatch"
+        ? "verification against the software engine failed"
+        : "a request failed";
+      throw new Error(`${what}: ${verb}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}

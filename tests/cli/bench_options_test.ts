@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { parseBenchOptions, sessionLayout, sizes } from "../../src/cli/bench.ts";
+import { formatProgress, formatTable } from "../../src/cli/bench_output.ts";
+import { UsageError } from "../../src/cli/errors.ts";
+import { BENCH_ALGORITHMS, BENCH_SIZES } from "../../src/frontend/mod.ts";
+
+Deno.test("parseBenchOptions() fills the defaults: whole matrix, depth 32, 2 s per case after a 0.5 s warm-up", () => {
+  const o = parseBenchOptions([]);
+  assert.deepEqual(o.algorithms, [...BENCH_ALGORITHMS]);
+  assert.deepEqual(o.sizes, [...BENCH_SIZES]);
+  assert.equal(o.depth, 32);
+  assert.equal(o.durationMs, 2000);
+  assert.equal(o.count, undefined);
+  assert.equal(o.warmupMs, 500);
+  assert.equal(o.sessionLayout, "B");
+  assert.equal(o.completion, "event");
+  assert.equal(o.controlQueue, true);
+  assert.equal(o.indirect, false);
+  assert.equal(o.verifyEvery, 1024);
+  assert.equal(o.queueSize, 1024);
+  assert.equal(o.socket, undefined);
+});
+
+Deno.test("parseBenchOptions() with --count has no duration and no warm-up unless asked", () => {
+  const o = parseBenchOptions(["--count", "2000", "--algo", "aes-256-gcm,hmac-sha256", "--size", "64,4k"]);
+  assert.equal(o.count, 2000);
+  assert.equal(o.durationMs, undefined);
+  assert.equal(o.warmupMs, 0);
+  assert.deepEqual(o.algorithms, ["aes-256-gcm", "hmac-sha256"]);
+  assert.deepEqual(o.sizes, [64, 4096]);
+  const both = parseBenchOptions(["--count", "10", "--duration", "1.5", "--warmup", "0.25"]);
+  assert.equal(both.durationMs, 1500);
+  assert.equal(both.warmupMs, 250);
+});
+
+Deno.test("parseBenchOptions() takes every switch", () => {
+  const o = parseBenchOptions([
+    "--poll",
+    "--pin-serve",
+    "1",
+    "--pin-bench",
+    "0",
+    "--session-layout",
+    "8.2",
+    "--no-control-queue",
+    "--indirect",
+    "--completion",
+    "poll",
+    "--depth",
+    "128",
+    "--queue-size",
+    "512",
+    "--verify-every",
+    "1",
+    "--json",
+  ]);
+  assert.equal(o.poll, true);
+  assert.equal(o.pinServe, 1);
+  assert.equal(o.pinBench, 0);
+  assert.equal(o.sessionLayout, "C");
+  assert.equal(o.controlQueue, false);
+  assert.equal(o.indirect, true);
+  assert.equal(o.completion, "poll");
+  assert.equal(o.depth, 128);
+  assert.equal(o.queueSize, 512);
+  assert.equal(o.verifyEvery, 1);
+  assert.equal(o.json, true);
+});
+
+Deno.test("parseBenchOptions() refuses mistakes with a UsageError saying what to do", () => {
+  const bad: string[][] = [
+    ["--depth", "0"],
+    ["--depth", "2000"],
+    ["--algo", "aes-512"],
+    ["--size", "100"],
+    ["--size", "8"],
+    ["--duration", "-1"],
+    ["--completion", "sometimes"],
+    ["--queue-size", "1000"],
+    ["--verify-every", "0"],
+    ["--session-layout", "D"],
+    ["--socket", "/tmp/x.sock", "--poll"],
+    ["--socket", "/tmp/x.sock", "--pin-serve", "1"],
+    ["--frobnicate"],
+    ["extra"],
+  ];
+  for (const args of bad) assert.throws(() => parseBenchOptions(args), UsageError, args.join(" "));
+});
+
+Deno.test("sessionLayout() maps QEMU versions to the payload layout of interop.md §1.3", () => {
+  assert.equal(sessionLayout("a"), "A");
+  assert.equal(sessionLayout("6.2"), "A");
+  assert.equal(sessionLayout("7.0"), "A");
+  assert.equal(sessionLayout("7.1"), "B");
+  assert.equal(sessionLayout("qemu-7.2"), "B");
+  assert.equal(sessionLayout("8.0.5"), "B");
+  assert.equal(sessionLayout("8.1"), "C");
+  assert.equal(sessionLayout("9.2"), "C");
+});
+
+Deno.test("sizes() reads k suffixes and drops duplicates", () => {
+  assert.deepEqual(sizes("64, 1k,1024,16KiB"), [64, 1024, 16384]);
+});
+
+Deno.test("formatTable() aligns results and lists skipped algorithms once", () => {
+  const text = formatTable([
+    {
+      algorithm: "aes-128-cbc",
+      size: 64,
+      status: "ok",
+      requests: 1000,
+      seconds: 0.002,
+      opsPerSec: 500_000,
+      bytesPerSec: 32_000_000,
+      latencyUs: { minUs: 1, meanUs: 2, p50Us: 2.5, p90Us: 3, p99Us: 12.25, p999Us: 20, maxUs: 150 },
+      verified: 40,
+    },
+    { algorithm: "aes-256-gcm", size: 64, status: "skipped", reason: "no control queue" },
+    { algorithm: "aes-256-gcm", size: 4096, status: "skipped", reason: "no control queue" },
+  ]);
+  const lines = text.split("\n");
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /^algorithm\s+size\s+ops\/s\s+MB\/s\s+p50 µs\s+p99 µs\s+max µs\s+verified$/);
+  assert.match(lines[1]!, /^aes-128-cbc\s+64 B\s+500,000\s+32\.0\s+2\.50\s+12\.3\s+150\s+40$/);
+  assert.equal(lines[2], "skipped aes-256-gcm: no control queue");
+});
+
+Deno.test("formatProgress() names the case, the phase and the rate", () => {
+  const line = formatProgress({
+    algorithm: "hmac-sha256",
+    size: 1024,
+    index: 3,
+    cases: 20,
+    completed: 50_000,
+    elapsedMs: 500,
+    warmup: true,
+  });
+  assert.equal(line, "[3/20] hmac-sha256 1024 B (warm-up): 0.5 s, 100,000 ops/s");
+});
