@@ -3,7 +3,8 @@
  * accelerator through VFIO with OpenSSL as the software fallback.
  *
  * As a library: `runDaemon()` serves a device on a socket; `VirtioCryptoDriver` drives any vhost-user crypto
- * back-end the way QEMU and a guest would; engines implement `CryptoEngine`. As a program (`deno run mod.ts` or the
+ * back-end the way QEMU and a guest would; engines implement `CryptoEngine` (`SoftwareEngine`, `VirtioPciEngine` for a
+ * virtio-crypto PCI function through VFIO, `RouterEngine` in front of both). As a program (`deno run mod.ts` or the
  * compiled binary): the `cryptobridge` command line.
  *
  * @example Serve on a socket and stop
@@ -16,13 +17,21 @@
  * @module
  */
 
-export { type Daemon, type DaemonOptions, DEFAULT_SOCKET, runDaemon } from "./src/daemon/daemon.ts";
+export {
+  type Daemon,
+  type DaemonOptions,
+  type DaemonStats,
+  DEFAULT_SOCKET,
+  runDaemon,
+} from "./src/daemon/daemon.ts";
+export { type EngineChoice, EngineSetupError } from "./src/daemon/engines.ts";
 export {
   type AlgorithmInfo,
   allocHostMemory,
   type Capabilities,
   type CryptoEngine,
   CryptoOp,
+  type DmaRegion,
   EngineError,
   type EngineSession,
   type HostMemory,
@@ -31,6 +40,18 @@ export {
   SgList,
 } from "./src/engine/mod.ts";
 export { SoftwareEngine } from "./src/engine/software/mod.ts";
+export { type FallbackReason, RouterEngine, type RouterStats } from "./src/engine/router.ts";
+export {
+  type CompletionMode,
+  type EngineState,
+  openVfioPort,
+  VirtioPciEngine,
+  type VirtioPciEngineOptions,
+  VirtioPciError,
+  type VirtioPciErrorKind,
+  type VirtioPciPort,
+  type VirtioPciStats,
+} from "./src/accel/virtio_pci/mod.ts";
 export { CryptoDevice, type CryptoDeviceOptions } from "./src/crypto/device.ts";
 export { CryptoWireError } from "./src/crypto/mod.ts";
 export * as spec from "./src/crypto/constants.ts";

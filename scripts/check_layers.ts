@@ -40,6 +40,8 @@ const LAYERS: readonly Layer[] = [
   { prefix: "src/engine/", imports: ["src/engine/", SPEC], typeImports: [] },
   {
     prefix: "src/accel/",
+    // src/crypto/mod.ts exports only the pure wire codecs (no device, no FFI): a virtio-crypto driver speaks the
+    // wire format the device layer parses (README "Layers").
     imports: [
       "src/accel/",
       "src/engine/",
@@ -48,6 +50,7 @@ const LAYERS: readonly Layer[] = [
       "src/pci/",
       "src/os/",
       "src/memory/",
+      "src/crypto/mod.ts",
       SPEC,
     ],
   },

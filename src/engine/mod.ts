@@ -14,6 +14,7 @@ export {
   type CipherSessionParams,
   type CryptoEngine,
   CryptoOp,
+  type DmaRegion,
   EngineError,
   type EngineErrorKind,
   type EngineSession,

@@ -15,6 +15,7 @@ import {
   type Capabilities,
   type CryptoEngine,
   type CryptoOp,
+  type DmaRegion,
   ENGINE_FAILED,
   EngineError,
   type EngineSession,
@@ -128,12 +129,14 @@ export class RouterEngine implements CryptoEngine {
     if (routed === null || routed.engine !== this) return this.#software.submit(op);
     const inner = routed.inner;
     if (inner.engine === this.#software) return this.#runSoftware(op, inner, routed);
-    this.#pending.set(op, { complete: op.complete, session: routed });
+    const complete = op.complete;
+    this.#pending.set(op, { complete, session: routed });
     op.session = inner;
     op.complete = this.#onAccelComplete;
     const status = inner.engine.submit(op);
     if (status === PENDING) return PENDING;
     this.#pending.delete(op);
+    op.complete = complete; // answered at once: the owner's callback must be there for the op's next use
     return this.#finishAccel(op, routed, status);
   }
 
@@ -163,6 +166,11 @@ export class RouterEngine implements CryptoEngine {
     this.#pending.delete(op);
     op.complete = p.complete;
     op.complete(op, this.#finishAccel(op, p.session, status));
+  }
+
+  /** Passes the guest memory table on to the accelerator (it maps guest RAM for DMA); software needs nothing. */
+  setGuestMemory(regions: readonly DmaRegion[]): void {
+    this.#accel?.setGuestMemory?.(regions);
   }
 
   close(): void {

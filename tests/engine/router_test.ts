@@ -197,3 +197,28 @@ Deno.test("RouterEngine advertises the union of both engines' algorithms", () =>
   assert.ok(caps.mac.has(MacAlgo.HMAC_SHA_256), "software-only algorithms are advertised too");
   router.close();
 });
+
+Deno.test("RouterEngine gives the caller its callback back when the accelerator answers at once (regression)", () => {
+  // An op answered ENGINE_FAILED synchronously kept the router's callback: the next asynchronous completion of
+  // the same (reused) op went to the router instead of its owner, and that request was never answered.
+  const router = new RouterEngine(new ScriptedAccelerator({ failNext: 1 }), new SoftwareEngine());
+  const { op, out } = cbc(router);
+  const owner = (_op: CryptoOp, _status: number): void => {};
+  op.complete = owner;
+  assert.equal(router.submit(op), Status.OK, "failed at once, re-run in software");
+  assert.equal(out(), CT);
+  assert.equal(op.complete, owner);
+  router.close();
+});
+
+Deno.test("RouterEngine passes the guest memory table to the accelerator only", () => {
+  const seen: unknown[] = [];
+  const accel = Object.assign(new ScriptedAccelerator({}), {
+    setGuestMemory: (regions: unknown) => seen.push(regions),
+  });
+  const router = new RouterEngine(accel, new SoftwareEngine());
+  const regions = [{ gpa: 0x1000, size: 0x1000, address: 0x7000_0000n }];
+  router.setGuestMemory(regions);
+  assert.deepEqual(seen, [regions]);
+  router.close();
+});

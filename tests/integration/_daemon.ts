@@ -40,7 +40,7 @@ export async function startRig(
   const daemon = runDaemon({ ...daemonOptions, socket });
   const cleanUp = async (): Promise<void> => {
     await daemon.stop();
-    daemonOptions.engine?.close();
+    if (typeof daemonOptions.engine === "object") daemonOptions.engine.close();
     await Deno.remove(dir, { recursive: true });
   };
   let driver: VirtioCryptoDriver;

@@ -95,3 +95,49 @@ Deno.test("DmaSpace gives the IOVA back when mapping fails, and checks the unmap
   assert.throws(() => space.free(b), /Unmapped 4096 bytes .* expected 8192/);
   assert.ok(!b.isMapped, "the host pages go anyway");
 });
+
+Deno.test("IovaAllocator.allocate(size, 'high') takes the top of the allowed ranges, away from guest RAM", () => {
+  const iovas = new IovaAllocator(X86_RANGES, 4096);
+  assert.equal(iovas.allocate(0x2000, "high"), 0x80_0000_0000 - 0x2000);
+  assert.equal(iovas.allocate(0x1000, "high"), 0x80_0000_0000 - 0x3000);
+  const low = new IovaAllocator([{ start: 0, end: 0xfedf_ffff }], 4096);
+  assert.equal(
+    low.allocate(0x1000, "high"),
+    0xfee0_0000 - 0x1000,
+    "below the MSI hole when that is all there is",
+  );
+});
+
+Deno.test("IovaAllocator.reserve() can take page 0 (guest RAM starts at GPA 0), allocate() never hands it out", () => {
+  const iovas = new IovaAllocator([{ start: 0, end: 0xffff }], 4096);
+  assert.equal(iovas.freeBytes, 0xf000, "page 0 is not counted as allocatable");
+  iovas.reserve(0, 0x2000);
+  assert.equal(iovas.allocate(0x1000), 0x2000);
+  iovas.free(0, 0x2000);
+  assert.equal(iovas.allocate(0x1000), 0x1000);
+});
+
+Deno.test("DmaSpace.mapFixed() maps caller memory at a fixed IOVA, refuses collisions, and close() unmaps it", () => {
+  const mapper = new RecordingMapper();
+  const space = new DmaSpace(mapper, new IovaAllocator(X86_RANGES));
+  space.mapFixed(0x7f00_0000_0000n, 0x4000_0000, 0x10_0000);
+  assert.throws(
+    () => space.mapFixed(0x7f00_1000_0000n, 0x4008_0000, 0x1000),
+    VfioError,
+    "overlaps the first",
+  );
+  assert.throws(() => space.mapFixed(0x7f00_1000_0000n, 0xfee0_0000, 0x1000), /not free, allowed/);
+  assert.throws(() => space.mapFixed(0x7f00_1000_0123n, 0x5000_0000, 0x1000), /multiples of 4096/);
+  mapper.failNextMap = true;
+  assert.throws(() => space.mapFixed(0x7f00_2000_0000n, 0x5000_0000, 0x1000), /scripted failure/);
+  space.mapFixed(0x7f00_2000_0000n, 0x5000_0000, 0x1000); // the failed attempt gave the range back
+  space.unmapFixed(0x5000_0000);
+  space.unmapFixed(0x5000_0000); // idempotent
+  space.close();
+  assert.deepEqual(mapper.calls, [
+    "map 0x40000000+0x100000",
+    "map 0x50000000+0x1000",
+    "unmap 0x50000000+0x1000",
+    "unmap 0x40000000+0x100000",
+  ]);
+});

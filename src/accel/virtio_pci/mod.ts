@@ -1,9 +1,65 @@
 /**
- * The virtio-pci accelerator layer: the modern virtio-pci transport over VFIO (capabilities, common
- * configuration, status handshake, queues, notifications) that the virtio-crypto accelerator engine stands on.
+ * The virtio-crypto accelerator: a user-space driver for a virtio-crypto PCI function over VFIO (the role DPDK's
+ * crypto_virtio driver plays), as a `CryptoEngine`; and the modern virtio-pci transport it stands on.
+ *
+ * @example Drive a function bound to vfio-pci, behind a router with the software engine
+ * ```ts ignore
+ * const accel = VirtioPciEngine.open(openVfioPort("0000:00:04.0"), { reactor });
+ * const engine = new RouterEngine(accel, new SoftwareEngine());
+ * ```
  *
  * @module
  */
 
 export { CommonCfg, DeviceStatus, VIRTIO_MSI_NO_VECTOR } from "./common_cfg.ts";
 export { type QueueSetup, VirtioPciTransport } from "./transport.ts";
+export {
+  type DmaArea,
+  type DmaPort,
+  type MsixPort,
+  openVfioPort,
+  type VectorPort,
+  type VirtioPciPort,
+  type VirtioTransportPort,
+} from "./port.ts";
+export {
+  capabilitiesFromConfig,
+  chainProbe,
+  HASH_SIZES,
+  MAC_SIZES,
+  type Probe,
+  probeList,
+  withoutRefused,
+} from "./device_caps.ts";
+export { checkSession } from "./session_checks.ts";
+export { controlAreaSize, ControlQueue, createRefusal, type CtrlCreate, ctrlCreateFor } from "./control.ts";
+export {
+  copyBack,
+  type GuestDmaLookup,
+  HEADER_LEN,
+  RequestBuilder,
+  Slot,
+  SLOT_BOUNCE,
+  SLOT_IV,
+  SLOT_STATUS,
+  zeroList,
+} from "./request_builder.ts";
+export { dataAreaSize, DataPath, type DataPathOptions, type Finish } from "./data_path.ts";
+export { GuestDmaMap } from "./guest_dma.ts";
+export { AccelSession } from "./session.ts";
+export { VirtioPciError, type VirtioPciErrorKind } from "./errors.ts";
+export { handshake, isRunning, startQueues, statusProblem, WANTED_FEATURES } from "./start.ts";
+export {
+  type CompletionMode,
+  type EngineState,
+  type QueueShape,
+  queueShape,
+  type ResolvedOptions,
+  resolveOptions,
+  sessionSignature,
+  type VirtioPciEngineOptions,
+  type VirtioPciStats,
+} from "./engine_options.ts";
+export { DeviceRuntime, type RuntimeParts } from "./runtime.ts";
+export { EngineMonitor, type MonitorOptions } from "./monitor.ts";
+export { VirtioPciEngine } from "./engine.ts";

@@ -1,0 +1,137 @@
+/**
+ * Choosing and building the engines (design.md decision 5): software only, or a virtio-crypto accelerator behind
+ * a `RouterEngine` with the software engine for everything the accelerator does not do.
+ *
+ * - `software`: the OpenSSL engine alone; a device, if named, is ignored (and said so).
+ * - `auto` (default): with a device, the accelerator and software behind the router; when the accelerator
+ *   cannot be brought up, the error is logged and the daemon serves in software. Without a device: software.
+ * - `accel`: like `auto` with a device, but failing to bring the accelerator up is fatal; a device is required.
+ *
+ * Bringing the accelerator up: bind the function to vfio-pci when it is not (the `cryptobridge bind` checks:
+ * IOMMU group, modules, rollback), open it through VFIO, start it with MSI-X into the daemon's reactor.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { openVfioPort, VirtioPciEngine, type VirtioPciPort } from "../accel/virtio_pci/mod.ts";
+import type { CryptoEngine } from "../engine/engine.ts";
+import { RouterEngine } from "../engine/router.ts";
+import { SoftwareEngine } from "../engine/software/mod.ts";
+import { type Reactor, Sysfs } from "../os/mod.ts";
+import { Binder, FileBindState, normalizeBdf } from "../pci/mod.ts";
+
+const log = getLogger(["cryptobridge", "daemon"]);
+
+/** Which engines serve (`serve --engine`). */
+export type EngineChoice = "auto" | "software" | "accel";
+
+/** The choices, for usage messages. */
+export const ENGINE_CHOICES: readonly EngineChoice[] = ["auto", "software", "accel"];
+
+/** What `setUpEngines` needs. */
+export interface EngineSetupOptions {
+  /** The choice. */
+  readonly choice: EngineChoice;
+  /** The accelerator's PCI address, if any. */
+  readonly device?: string;
+  /** The daemon's reactor (MSI-X eventfds join it). */
+  readonly reactor: Reactor;
+  /** Opens the accelerator (tests pass a device model); default: bind when needed, then VFIO. */
+  readonly openPort?: (bdf: string) => VirtioPciPort;
+  /** Poll the accelerator's used ring instead of waiting for MSI-X (`serve --poll`: a busy core, less latency). */
+  readonly poll?: boolean;
+}
+
+/** The engines of a daemon. */
+export interface Engines {
+  /** What the device submits to: the router, or the software engine alone. */
+  readonly engine: CryptoEngine;
+  /** The router, when an accelerator is in use. */
+  readonly router: RouterEngine | null;
+  /** The accelerator, when it came up. */
+  readonly accel: VirtioPciEngine | null;
+}
+
+/** A configuration that cannot work (`accel` without a device, a malformed address). */
+export class EngineSetupError extends Error {
+  /** Always `"EngineSetupError"`. */
+  override name = "EngineSetupError";
+}
+
+/**
+ * Builds the engines for a choice.
+ *
+ * @param options Choice, device, reactor.
+ * @returns The engines.
+ * @throws EngineSetupError for `accel` without a device or a malformed address; with `accel`, whatever kept the
+ *   accelerator from coming up (PciError, VfioError, VirtioPciError).
+ */
+export function setUpEngines(options: EngineSetupOptions): Engines {
+  const { choice, device } = options;
+  if (choice === "accel" && device === undefined) {
+    throw new EngineSetupError("Cannot use --engine accel without a device: give --device BDF");
+  }
+  const software = new SoftwareEngine();
+  if (choice === "software" || device === undefined) {
+    if (device !== undefined) log.warn("--engine software: device {device} is not used", { device });
+    return { engine: software, router: null, accel: null };
+  }
+  let accel: VirtioPciEngine | null = null;
+  try {
+    accel = openAccelerator(device, options);
+  } catch (e) {
+    if (choice === "accel") {
+      software.close();
+      throw e;
+    }
+    log.error("accelerator {device} is not available ({error}): serving in software", {
+      device,
+      error: (e as Error).message,
+    });
+  }
+  const router = new RouterEngine(accel, software);
+  return { engine: router, router, accel };
+}
+
+function openAccelerator(device: string, options: EngineSetupOptions): VirtioPciEngine {
+  const bdf = options.openPort === undefined ? canonical(device) : device;
+  const port = options.openPort?.(bdf) ?? openVfioPort(bindForVfio(bdf));
+  const accel = VirtioPciEngine.open(port, {
+    reactor: options.reactor,
+    completions: options.poll === true ? "poll" : "interrupt",
+  });
+  const caps = accel.capabilities();
+  const claims = [
+    ...caps.cipher.values(),
+    ...caps.hash.values(),
+    ...caps.mac.values(),
+    ...caps.aead.values(),
+  ];
+  log.info("accelerator {name} ready, serving {claims}; refused when probed: {refused}", {
+    name: accel.name,
+    claims: claims.map((c) => c.name).join(", ") || "nothing",
+    refused: accel.stats().refused.join(", ") || "nothing",
+  });
+  return accel;
+}
+
+function canonical(device: string): string {
+  const bdf = normalizeBdf(device);
+  if (bdf === null) {
+    throw new EngineSetupError(
+      `"${device}" is not a PCI address (such as 0000:00:04.0): run \`cryptobridge list\` to see the accelerators`,
+    );
+  }
+  return bdf;
+}
+
+/** Binds the function to vfio-pci unless it is on a VFIO driver already; returns its address. */
+function bindForVfio(bdf: string): string {
+  const binder = new Binder({ sysfs: new Sysfs(), state: new FileBindState() });
+  const result = binder.bind(bdf);
+  if (result.changed) {
+    log.info("{bdf}: {from} -> {to}", { bdf, from: result.from ?? "no driver", to: result.to });
+  }
+  return bdf;
+}

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../src/cli/errors.ts";
+import { main } from "../../src/cli/main.ts";
+import { engineOptions, formatStats } from "../../src/cli/serve.ts";
+
+Deno.test("engineOptions() checks --engine and --device with usage errors that say what to do", () => {
+  assert.deepEqual(engineOptions(undefined, undefined), { engine: "auto", device: undefined });
+  assert.deepEqual(engineOptions("accel", "00:04.0"), { engine: "accel", device: "0000:00:04.0" });
+  assert.throws(
+    () => engineOptions("gpu", undefined),
+    (e: unknown) => e instanceof UsageError && /auto, software, accel/.test(e.message),
+  );
+  assert.throws(() => engineOptions("accel", undefined), /--engine accel needs --device BDF/);
+  assert.throws(() => engineOptions("auto", "vfio-pci"), /is not a PCI address/);
+});
+
+Deno.test("cryptobridge serve --engine accel without --device exits 2 before doing anything", async () => {
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (m: string) => errors.push(m);
+  try {
+    assert.equal(await main(["serve", "--engine", "accel"]), 2);
+  } finally {
+    console.error = original;
+  }
+  assert.match(errors.join("\n"), /--engine accel needs --device/);
+});
+
+Deno.test("formatStats() says which path served requests and why sessions went to software", () => {
+  const text = formatStats({
+    device: { requests: 10, ok: 10, err: 0, badmsg: 0, notsupp: 0, invsess: 0, nospc: 0, bytes: 640 },
+    router: {
+      accelRequests: 7,
+      softwareRequests: 3,
+      accelSessions: 2,
+      fallbacks: { "not-advertised": 1, refused: 0, nospc: 1, unavailable: 0, failed: 1 },
+    },
+    accelerator: {
+      state: "ready",
+      epoch: 1,
+      sessions: 2,
+      inflight: 0,
+      completed: 7,
+      failed: 1,
+      declined: 0,
+      bounced: 0,
+      failures: 1,
+      lastFailure: "the device was reset (status 0x0)",
+      refused: ["SHA1"],
+    },
+  });
+  assert.match(text, /served by the accelerator: 7 requests, 2 sessions; in software: 3 requests/);
+  assert.match(
+    text,
+    /not advertised 1, refused 0, no space 1, accelerator unavailable 0 \(sessions\); accelerator failed 1/,
+  );
+  assert.match(
+    text,
+    /accelerator: ready, 1 failures \(last: the device was reset \(status 0x0\)\), refused when probed: SHA1/,
+  );
+  assert.ok(!/accelerator/.test(formatStats({ device: { requests: 0 }, router: null, accelerator: null })));
+});
