@@ -30,6 +30,7 @@ Back-end:
   --socket PATH          the back-end's vhost-user socket (cryptobridge serve, DPDK vhost_crypto, ...);
                          without it, bench starts \`cryptobridge serve\` in a separate process and measures it
   --poll                 start that serve with --poll (rings served by polling, no kicks)
+  --busy-poll US         start that serve with --busy-poll US (after a kick, poll the ring for US µs)
   --pin-serve CPU        run that serve on one CPU (taskset -c CPU)
   --pin-bench CPU        run this load generator on one CPU (taskset -a -p -c CPU)
   --session-layout L     message 26 payload layout for cipher and chaining sessions: A (QEMU <= 7.0),
@@ -71,6 +72,7 @@ A progress line is shown on a terminal. scripts/bench_report.ts runs the whole m
 export interface BenchOptions {
   readonly socket?: string;
   readonly poll: boolean;
+  readonly busyPollUs?: number;
   readonly pinServe?: number;
   readonly pinBench?: number;
   readonly sessionLayout: VhostSessionLayout;
@@ -100,6 +102,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   const { values: v, positionals } = parseCommand("bench", args, {
     socket: { type: "string" },
     poll: { type: "boolean" },
+    "busy-poll": { type: "string" },
     "pin-serve": { type: "string" },
     "pin-bench": { type: "string" },
     "session-layout": { type: "string" },
@@ -124,7 +127,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   }
   const socket = str(v.socket);
   if (socket !== undefined) {
-    for (const name of ["poll", "pin-serve"]) {
+    for (const name of ["poll", "busy-poll", "pin-serve"]) {
       if (v[name] !== undefined) {
         throw new UsageError(
           `--${name} applies to the serve bench starts itself: with --socket, start the back-end with it yourself`,
@@ -143,6 +146,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   return {
     ...(socket !== undefined ? { socket } : {}),
     poll: v.poll === true,
+    ...optionalInt("busyPollUs", "--busy-poll", v["busy-poll"], 0, 100_000),
     ...optionalInt("pinServe", "--pin-serve", v["pin-serve"], 0, 4095),
     ...optionalInt("pinBench", "--pin-bench", v["pin-bench"], 0, 4095),
     sessionLayout: sessionLayout(str(v["session-layout"]) ?? "B"),
@@ -177,12 +181,12 @@ function integer(name: string, value: string | boolean, min: number, max: number
 }
 
 function optionalInt(
-  key: "pinServe" | "pinBench",
+  key: "pinServe" | "pinBench" | "busyPollUs",
   name: string,
   value: string | boolean | undefined,
   min: number,
   max: number,
-): Partial<Record<"pinServe" | "pinBench", number>> {
+): Partial<Record<"pinServe" | "pinBench" | "busyPollUs", number>> {
   return value === undefined ? {} : { [key]: integer(name, value, min, max) };
 }
 
@@ -278,6 +282,7 @@ export async function bench(args: string[]): Promise<number> {
       serve = await startServe({
         socket: `${dir}/vhost.sock`,
         poll: o.poll,
+        ...(o.busyPollUs !== undefined ? { busyPollUs: o.busyPollUs } : {}),
         ...(o.pinServe !== undefined ? { cpu: o.pinServe } : {}),
       });
     }

@@ -13,6 +13,8 @@ export interface ServeProcessOptions {
   readonly socket: string;
   /** `serve --poll`. */
   readonly poll: boolean;
+  /** `serve --busy-poll US`. */
+  readonly busyPollUs?: number;
   /** Pin the process (all its threads) to this CPU with `taskset -c`. */
   readonly cpu?: number;
   /** Extra `deno run` flags (for example `--cpu-prof`), ignored for a compiled binary. */
@@ -56,7 +58,15 @@ export function selfCommand(args: readonly string[], denoFlags: readonly string[
  * @throws Error when it exits or does not listen in time (with the end of its stderr).
  */
 export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> {
-  const serveArgs = ["serve", "--socket", o.socket, "--log-level", "warning", ...(o.poll ? ["--poll"] : [])];
+  const serveArgs = [
+    "serve",
+    "--socket",
+    o.socket,
+    "--log-level",
+    "warning",
+    ...(o.poll ? ["--poll"] : []),
+    ...(o.busyPollUs !== undefined ? ["--busy-poll", String(o.busyPollUs)] : []),
+  ];
   const base = selfCommand(serveArgs, o.denoFlags);
   const command = o.cpu === undefined ? base : ["taskset", "-c", String(o.cpu), ...base];
   const child = new Deno.Command(command[0]!, {

@@ -29,6 +29,8 @@ export interface DaemonOptions {
   readonly maxSessions?: number;
   /** Serve rings by polling instead of kicks (and poll the accelerator's completions). Default false. */
   readonly poll?: boolean;
+  /** After a kick, keep polling that ring this many microseconds (`serve --busy-poll`). Default 0. */
+  readonly busyPollUs?: number;
   /**
    * The engines: a choice (`serve --engine`; see `setUpEngines`) or an engine object (tests, embedding; the
    * caller closes it). Default "auto": the accelerator named by `device` behind the router with the software
@@ -137,7 +139,13 @@ function serveDevice(
     dataQueues: options.queues ?? 1,
     maxSessions: options.maxSessions ?? 1024,
   });
-  const server = VhostUserServer.listen({ path, reactor, backend: device, pollMode: options.poll ?? false });
+  const server = VhostUserServer.listen({
+    path,
+    reactor,
+    backend: device,
+    pollMode: options.poll ?? false,
+    busyPollUs: options.busyPollUs ?? 0,
+  });
   return { device, server };
 }
 

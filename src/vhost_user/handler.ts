@@ -47,8 +47,8 @@ const DRAIN_TIMEOUT_MS = 5000;
 
 /** What the handler needs from its owner: a way to watch kick eventfds and to poll rings. */
 export interface RingWatcher {
-  /** Calls `onKick` whenever `fd` is readable; returns a token for `unwatch`. */
-  watch(fd: number, onKick: () => void): number;
+  /** Calls `onKick` whenever `vring`'s kick `fd` is readable; returns a token for `unwatch`. */
+  watch(vring: Vring, fd: number, onKick: () => void): number;
   /** Stops watching. */
   unwatch(token: number): void;
   /** Adds or removes a ring from the poll loop (rings without a kick fd, or `serve --poll`). */
@@ -377,7 +377,7 @@ export class VhostUserHandler {
     v.queue.setReady(true);
     v.started = true;
     if (kick !== null && !this.#pollMode) {
-      v.kickToken = this.#watcher.watch(kick.fd, () => this.#onKick(v));
+      v.kickToken = this.#watcher.watch(v, kick.fd, () => this.#onKick(v));
     } else {
       v.polled = true;
       this.#watcher.poll(v, true);

@@ -26,6 +26,12 @@ export interface ServerOptions {
   readonly backend: Backend;
   /** Serve rings by polling their avail index instead of waiting for kicks (`serve --poll`). */
   readonly pollMode?: boolean;
+  /**
+   * After a kick, keep polling that ring for this many microseconds before sleeping again (`serve --busy-poll`;
+   * vhost-net's `busyloop_timeout`). Requests that arrive meanwhile are served without a kick's two thread
+   * wake-ups; each one served restarts the window. 0 (default) sleeps right after each batch.
+   */
+  readonly busyPollUs?: number;
 }
 
 interface Active {
@@ -43,6 +49,11 @@ export class VhostUserServer {
   readonly #listener: UnixListener;
   readonly #listenToken: number;
   readonly #polled = new Set<Vring>();
+  readonly #busyPollMs: number;
+  /** Rings polled for a while after a kick, with the time (performance.now) their window ends. */
+  readonly #busy = new Map<Vring, number>();
+  readonly #idle = (): boolean => this.#pollRings();
+  #idleOn = false;
   #active: Active | null = null;
   /** A dropped front-end's handler still waiting for requests in flight; no new front-end meanwhile. */
   #draining: VhostUserHandler | null = null;
@@ -52,6 +63,7 @@ export class VhostUserServer {
     this.#reactor = options.reactor;
     this.#backend = options.backend;
     this.#pollMode = options.pollMode ?? false;
+    this.#busyPollMs = (options.busyPollUs ?? 0) / 1000;
     this.#listener = listener;
     this.#listenToken = this.#reactor.add(listener.fd, EPOLLIN, () => this.#accept());
   }
@@ -101,7 +113,12 @@ export class VhostUserServer {
 
   #watcher(): RingWatcher {
     return {
-      watch: (fd, onKick) => this.#reactor.add(fd, EPOLLIN, () => this.#guard(onKick)),
+      watch: (vring, fd, onKick) =>
+        this.#reactor.add(fd, EPOLLIN, () =>
+          this.#guard(() => {
+            onKick();
+            this.#keepBusy(vring);
+          })),
       unwatch: (token) => this.#reactor.remove(token),
       poll: (vring, on) => this.#setPolled(vring, on),
     };
@@ -109,17 +126,49 @@ export class VhostUserServer {
 
   #setPolled(vring: Vring, on: boolean): void {
     if (on) this.#polled.add(vring);
-    else this.#polled.delete(vring);
-    this.#reactor.setIdle(this.#polled.size > 0 ? () => this.#pollRings() : undefined);
+    else {
+      this.#polled.delete(vring);
+      this.#busy.delete(vring);
+    }
+    this.#updateIdle();
+  }
+
+  // A kicked ring is polled for `busyPollUs` more: a burst's next requests need no kick.
+  #keepBusy(vring: Vring): void {
+    if (this.#busyPollMs <= 0 || this.#polled.has(vring) || !vring.started) return;
+    this.#busy.set(vring, performance.now() + this.#busyPollMs);
+    this.#updateIdle();
+  }
+
+  // Switches the reactor's poll mode only on a change: setIdle wakes a pending wait, a syscall per kick otherwise.
+  #updateIdle(): void {
+    const on = this.#polled.size > 0 || this.#busy.size > 0;
+    if (on === this.#idleOn) return;
+    this.#idleOn = on;
+    this.#reactor.setIdle(on ? this.#idle : undefined);
   }
 
   #pollRings(): boolean {
     const handler = this.#active?.handler;
-    if (handler === undefined) return this.#polled.size > 0;
-    this.#guard(() => {
-      for (const v of this.#polled) handler.processRing(v);
-    });
-    return true;
+    if (handler !== undefined) {
+      this.#guard(() => {
+        for (const v of this.#polled) handler.processRing(v);
+        if (this.#busy.size > 0) this.#pollBusy(handler);
+      });
+    }
+    // Returning false leaves the reactor's poll mode; #idleOn follows so the next kick can turn it on again.
+    this.#idleOn = this.#polled.size > 0 || this.#busy.size > 0;
+    return this.#idleOn;
+  }
+
+  #pollBusy(handler: VhostUserHandler): void {
+    const now = performance.now();
+    for (const [v, until] of this.#busy) {
+      const before = v.queue.nextAvail;
+      handler.processRing(v);
+      if (v.queue.nextAvail !== before) this.#busy.set(v, now + this.#busyPollMs);
+      else if (now > until || !v.started) this.#busy.delete(v);
+    }
   }
 
   // Runs device work; anything it throws is a bug or a broken front-end: log it and drop the connection, never the
@@ -197,7 +246,8 @@ export class VhostUserServer {
     const closing = a.handler.close({ drain });
     a.connection.close();
     this.#polled.clear();
-    this.#reactor.setIdle(undefined);
+    this.#busy.clear();
+    this.#updateIdle();
     if (closing === undefined) return;
     log.info("waiting for requests in flight before serving another front-end");
     this.#draining = a.handler;
