@@ -58,6 +58,8 @@ export class RequestParser {
   temporarySession: EngineSession | null = null;
   readonly #ctx: ParserContext;
   readonly #header = new Uint8Array(new ArrayBuffer(HEADER_COPY));
+  // Every legacy-layout request is exactly header + padded op_flf long: copy just that (a view made once).
+  readonly #legacyHeader = this.#header.subarray(0, Layout.DATA_HEADER + Layout.DATAQ_OP_SPEC_HDR_LEGACY);
   #headerRead = 0;
   readonly #plan = new VlfPlan();
   readonly #reader = new ChainReader();
@@ -104,21 +106,37 @@ export class RequestParser {
     if (req.length + plan.readTotal > chain.readableBytes || plan.writeTotal + 1 > chain.writableBytes) {
       return Status.ERR;
     }
-    const status = this.#mapParts(mem, chain, req.length);
+    // The hot path (Linux's cbc(aes), QEMU's only data traffic) maps its parts straight into the operation.
+    const direct = req.kind === "cipher" && !req.stateless;
+    const status = direct ? this.#mapCipher(mem, chain, op) : this.#mapParts(mem, chain, req.length);
     if (status !== Status.OK) return status;
     const session = this.#session(req);
     if (typeof session === "number") return session;
     op.session = session;
-    return this.#compose(op, session);
+    if (!direct) return this.#compose(op, session);
+    return session.params.service === "cipher" ? Status.OK : Status.INVSESS;
+  }
+
+  // Session-mode cipher: iv and src follow the header, dst starts the writable part. The engine writes exactly
+  // src_data_len bytes, so only that much of dst is mapped, and a shorter dst is refused (CVE-2023-3180 class).
+  #mapCipher(mem: GuestMemory, chain: DescriptorChain, op: CryptoOp): number {
+    const req = this.request;
+    if (req.dstDataLen < req.srcDataLen) return Status.ERR;
+    const ok = this.#push(mem, chain, false, req.length, req.ivLen, op.iv) &&
+      this.#push(mem, chain, false, req.length + req.ivLen, req.srcDataLen, op.src) &&
+      this.#push(mem, chain, true, 0, req.srcDataLen, op.dst);
+    this.outputLen = req.srcDataLen;
+    return ok ? Status.OK : Status.ERR;
   }
 
   #decode(mem: GuestMemory, chain: DescriptorChain): DataRequest {
-    const n = this.#reader.readInto(mem, chain, 0, this.#header);
+    const legacy = this.#ctx.layout() === "legacy";
+    const n = this.#reader.readInto(mem, chain, 0, legacy ? this.#legacyHeader : this.#header);
     this.#headerRead = n;
     // Zero the tail instead of taking a subarray (no allocation); a request longer than what was read is refused
     // in parse() (`#headerRead`, then the length check against `readableBytes`).
     this.#header.fill(0, n);
-    return readDataRequest(this.#header, this.#ctx.layout(), this.request);
+    return readDataRequest(this.#header, legacy ? "legacy" : "revision1", this.request);
   }
 
   #session(req: DataRequest): EngineSession | number {
@@ -208,6 +226,13 @@ export class RequestParser {
     while (c.next()) {
       let gpa = c.gpa;
       let left = c.length;
+      // Common case: the piece lies in one region (found through the memory's last-hit cache).
+      const whole = mem.find(gpa, left);
+      if (whole !== undefined) {
+        if (list.count === list.capacity) return false;
+        list.push(whole, gpa - whole.gpa, left, gpa);
+        continue;
+      }
       // A descriptor may span adjacent regions: split it so every range lies in one mapping.
       while (left > 0) {
         const r: GuestRegion | undefined = mem.regionAt(gpa);

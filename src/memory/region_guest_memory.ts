@@ -68,6 +68,8 @@ export class RegionGuestMemory implements GuestMemory {
 
   checkRange(gpa: number, len: number): boolean {
     if (!Number.isSafeInteger(gpa) || !Number.isSafeInteger(len) || gpa < 0 || len < 0) return false;
+    const last = this.#last;
+    if (last !== undefined && gpa >= last.gpa && gpa + len <= last.gpa + last.size) return true;
     let at = gpa;
     const end = gpa + len;
     do {

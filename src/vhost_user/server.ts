@@ -53,6 +53,13 @@ export class VhostUserServer {
   /** Rings polled for a while after a kick, with the time (performance.now) their window ends. */
   readonly #busy = new Map<Vring, number>();
   readonly #idle = (): boolean => this.#pollRings();
+  // Created once: the poll loop calls it every round, and a closure per round is garbage per round.
+  readonly #pollOnce = (): void => {
+    const handler = this.#active?.handler;
+    if (handler === undefined) return;
+    for (const v of this.#polled) handler.processRing(v);
+    if (this.#busy.size > 0) this.#pollBusy(handler);
+  };
   #idleOn = false;
   #active: Active | null = null;
   /** A dropped front-end's handler still waiting for requests in flight; no new front-end meanwhile. */
@@ -149,13 +156,7 @@ export class VhostUserServer {
   }
 
   #pollRings(): boolean {
-    const handler = this.#active?.handler;
-    if (handler !== undefined) {
-      this.#guard(() => {
-        for (const v of this.#polled) handler.processRing(v);
-        if (this.#busy.size > 0) this.#pollBusy(handler);
-      });
-    }
+    if (this.#active !== null) this.#guard(this.#pollOnce);
     // Returning false leaves the reactor's poll mode; #idleOn follows so the next kick can turn it on again.
     this.#idleOn = this.#polled.size > 0 || this.#busy.size > 0;
     return this.#idleOn;
