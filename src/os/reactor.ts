@@ -41,10 +41,10 @@ export interface ReactorOptions {
   /**
    * Poll mode: when set, the reactor busy-polls instead of sleeping. Each round is one `idle()` call (where the
    * caller polls its queues); every `pollEvery` rounds a synchronous `epoll_wait(…, 0)` and the dispatch of what it
-   * returned come first. Every `yieldEvery` rounds the loop yields to the Deno event loop (`setImmediate`, ~2 µs)
-   * so timers and promises still run. Return `true` to keep polling; `false` leaves poll mode (the loop goes back to the
-   * blocking wait) until `setIdle()` sets a function again. Poll mode keeps one CPU busy: it is for benchmarks
-   * and dedicated cores.
+   * returned come first. Every `yieldEvery` rounds, if a millisecond has passed since the last yield, the loop
+   * yields to the Deno event loop (`setImmediate`, ~2 µs) so timers and promises still run. Return `true` to keep
+   * polling; `false` leaves poll mode (the loop goes back to the blocking wait) until `setIdle()` sets a function
+   * again. Poll mode keeps one CPU busy: it is for benchmarks and dedicated cores.
    */
   readonly idle?: () => boolean;
   /** epoll_event slots per wait (default 64). */
@@ -65,6 +65,9 @@ interface Registration {
   readonly fd: number;
   readonly handler: ReadyHandler;
 }
+
+/** Poll mode yields to the event loop at most this often (and at most every `yieldEvery` rounds). */
+const YIELD_INTERVAL_MS = 1;
 
 /** epoll `data` of the wake eventfd; registration tokens start at 1. */
 const WAKE_TOKEN = 0;
@@ -352,6 +355,7 @@ export class Reactor implements Disposable {
 
   /** Poll mode: see `ReactorOptions.idle`. Returns when stopped, switched, or when `idle()` returns false. */
   async #pollWhile(idle: () => boolean): Promise<void> {
+    let lastYield = performance.now();
     for (let round = 1; !this.#stopRequested && this.#idle === idle; round++) {
       if (round % this.#pollEvery === 1 || this.#pollEvery === 1) {
         const n = this.#pollNow();
@@ -361,7 +365,13 @@ export class Reactor implements Disposable {
         if (this.#idle === idle) this.#idle = undefined;
         return;
       }
-      if (round % this.#yieldEvery === 0) await yieldToEventLoop();
+      // A yield costs a trip through the event loop: take it only when a millisecond has passed, so timers and
+      // promises run on time while a busy loop does not pay for it every few rounds (measured: 4 KiB AES-CBC
+      // through serve --poll went from 220-226k to 230-253k requests/s with rarer yields).
+      if (round % this.#yieldEvery === 0 && performance.now() - lastYield >= YIELD_INTERVAL_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
     }
   }
 

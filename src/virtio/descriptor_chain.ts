@@ -122,6 +122,21 @@ const indirectTable: { bytes: Uint8Array; base: number; size: number } = {
   size: 0,
 };
 
+// Word views of guest regions, made once per region: a descriptor is then four u32 loads instead of sixteen byte
+// loads (le.ts), which the profile of the data path showed. Null where the view cannot be 4-byte aligned.
+const wordViews = new WeakMap<Uint8Array, Uint32Array | null>();
+
+function wordsOf(bytes: Uint8Array): Uint32Array | null {
+  let words = wordViews.get(bytes);
+  if (words === undefined) {
+    words = bytes.byteOffset % 4 === 0
+      ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2)
+      : null;
+    wordViews.set(bytes, words);
+  }
+  return words;
+}
+
 /**
  * Fills `chain` with a validated copy of the chain starting at `head` (VIRTIO v1.2, 2.7.5). A malformed chain
  * does not throw: `chain.error` is set, so the caller completes it and goes on (style.md rule 5).
@@ -150,6 +165,7 @@ export function readDescriptorChain(mem: GuestMemory, table: DescTableView, chai
 
 function copyDescriptors(mem: GuestMemory, table: DescTableView, chain: DescriptorChain): boolean {
   let bytes = table.bytes;
+  let words = wordsOf(bytes);
   let base = table.base;
   let limit = table.size; // descriptors in the table being walked
   let index = chain.head;
@@ -158,17 +174,30 @@ function copyDescriptors(mem: GuestMemory, table: DescTableView, chain: Descript
   for (;;) {
     const off = base + index * VIRTQ_DESC_SIZE;
     // UNSAFE: `bytes` is live guest memory the driver may rewrite at any time. Each field is read exactly once
-    // into a local here, and only these locals are checked and copied (CVE-2020-14375).
-    const addrLo = readU32(bytes, off + VIRTQ_DESC_ADDR);
-    const addrHi = readU32(bytes, off + VIRTQ_DESC_ADDR + 4);
-    const len = readU32(bytes, off + VIRTQ_DESC_LEN);
-    const flags = readU16(bytes, off + VIRTQ_DESC_FLAGS);
-    const next = readU16(bytes, off + VIRTQ_DESC_NEXT);
+    // into a local here, and only these locals are checked and copied (CVE-2020-14375). Host order is
+    // little-endian (SplitQueue checks), as virtio 1.x is, so the word view reads the same values as le.ts.
+    let addrLo: number, addrHi: number, len: number, flags: number, next: number;
+    if (words !== null && (off & 3) === 0) {
+      const w = off >>> 2;
+      addrLo = words[w]!;
+      addrHi = words[w + 1]!;
+      len = words[w + 2]!;
+      const flagsNext = words[w + 3]!;
+      flags = flagsNext & 0xffff;
+      next = flagsNext >>> 16;
+    } else {
+      addrLo = readU32(bytes, off + VIRTQ_DESC_ADDR);
+      addrHi = readU32(bytes, off + VIRTQ_DESC_ADDR + 4);
+      len = readU32(bytes, off + VIRTQ_DESC_LEN);
+      flags = readU16(bytes, off + VIRTQ_DESC_FLAGS);
+      next = readU16(bytes, off + VIRTQ_DESC_NEXT);
+    }
     if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
       // 2.7.5.3.1; also what ends the walk, since an INDIRECT descriptor does not use up `ttl`.
       if (tableTtl >= 0) return fail(chain, "nested-indirect", `indirect table entry ${index} is INDIRECT`);
       if (!openIndirectTable(mem, chain, addrHi * TWO_POW_32 + addrLo, len, flags)) return false;
       ({ bytes, base, size: limit } = indirectTable);
+      words = wordsOf(bytes);
       tableTtl = limit;
       index = 0;
       chain.indirect = true;
