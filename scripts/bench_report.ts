@@ -4,8 +4,9 @@
  * separate process) in each mode, and writes a JSON file and an SVG chart of throughput by size with the OpenSSL
  * line as the ceiling; it prints bridge/OpenSSL ratios and the first performance targets (issue #6).
  *
- * Modes: `event` is an interrupt-driven guest against the event-driven daemon (kicks and call eventfds); `poll` is
- * a polling guest against `serve --poll` (no kicks, no interrupts), DPDK's way. The OpenSSL ceiling is
+ * Modes: `event` is an interrupt-driven guest against the event-driven daemon (kicks and call eventfds); `busy` is
+ * the same guest against `serve --busy-poll 1000` (the daemon keeps polling a kicked ring for 1 ms); `poll` is a
+ * polling guest against `serve --poll` (no kicks, no interrupts), DPDK's way. The OpenSSL ceiling is
  * `openssl speed -evp aes-128-cbc`, `-evp aes-256-gcm` and `-hmac sha256` (one core, wall clock); for the chain
  * it is the two passes in a row, 1 / (1/CBC + 1/HMAC). The JSON also keeps `-aead -evp aes-256-gcm` (per-message
  * IV, AAD and tag, as a request does) and OpenSSL's stitched `aes-128-cbc-hmac-sha256` for reference.
@@ -14,7 +15,7 @@
  * records how idle they were. `--repeat N` keeps the best of N for both sides. This is a script, not a test.
  *
  * Usage: deno run -A scripts/bench_report.ts [--out DIR] [--duration S] [--warmup S] [--depth N] [--repeat N]
- *        [--algo LIST] [--size LIST] [--modes event,poll] [--pin-serve CPU] [--pin-bench CPU]
+ *        [--algo LIST] [--size LIST] [--modes event,busy,poll] [--pin-serve CPU] [--pin-bench CPU]
  *        [--openssl-seconds S] [--no-wait-idle] [--quick]
  *        deno run -A scripts/bench_report.ts --render FILE.json   (chart and ratios again from a report)
  *
@@ -27,7 +28,7 @@ import { type ChartPanel, renderChart } from "./bench_chart.ts";
 
 const ALGORITHMS = ["aes-128-cbc", "aes-256-gcm", "hmac-sha256", "aes-128-cbc-hmac-sha256"] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
-type Mode = "event" | "poll";
+type Mode = "event" | "busy" | "poll";
 
 /** `openssl speed` arguments of the ceiling of each measured algorithm, and of the reference extras. */
 const OPENSSL_ARGS: Record<string, readonly string[]> = {
@@ -83,7 +84,7 @@ const { values } = parseArgs({
     repeat: { type: "string", default: "1" },
     algo: { type: "string", default: ALGORITHMS.join(",") },
     size: { type: "string", default: "64,256,1024,4096,16384" },
-    modes: { type: "string", default: "event,poll" },
+    modes: { type: "string", default: "event,busy,poll" },
     "pin-serve": { type: "string", default: "1" },
     "pin-bench": { type: "string", default: "0" },
     "openssl-seconds": { type: "string", default: "1" },
@@ -102,6 +103,7 @@ let algorithms = values.algo.split(",").map((a) => a.trim()) as Algorithm[];
 for (const a of algorithms) if (!ALGORITHMS.includes(a)) throw new Error(`Unknown algorithm ${a}`);
 let sizes = values.size.split(",").map((s) => Number(s.trim()));
 let modes = values.modes.split(",").map((m) => m.trim()) as Mode[];
+for (const m of modes) if (!["event", "busy", "poll"].includes(m)) throw new Error(`Unknown mode ${m}`);
 const pinServe = values["pin-serve"];
 const pinBench = values["pin-bench"];
 const opensslSeconds = String(Math.max(1, Math.round(Number(values["openssl-seconds"]))));
@@ -197,7 +199,11 @@ async function measureBridge(mode: Mode, algorithm: Algorithm, size: number): Pr
       pinServe,
       "--pin-bench",
       pinBench,
-      ...(mode === "poll" ? ["--poll", "--completion", "poll"] : []),
+      ...(mode === "poll"
+        ? ["--poll", "--completion", "poll"]
+        : mode === "busy"
+        ? ["--busy-poll", "1000"]
+        : []),
     ]);
     const report = JSON.parse(text);
     const result = report.results[0];
