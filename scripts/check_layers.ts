@@ -20,7 +20,7 @@ interface Layer {
 const SPEC = "src/crypto/constants.ts";
 const LAYERS: readonly Layer[] = [
   { prefix: "ffi/libcrypto.ts", imports: ["ffi/errno.ts"] },
-  { prefix: "ffi/", imports: ["ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts"] },
+  { prefix: "ffi/", imports: ["ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts", "ffi/vfio_structs.ts"] },
   {
     prefix: "src/os/",
     imports: ["src/os/", "ffi/libc.ts", "ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts"],
@@ -54,7 +54,7 @@ const LAYERS: readonly Layer[] = [
       SPEC,
     ],
   },
-  { prefix: "src/vfio/", imports: ["src/vfio/", "src/os/", "ffi/structs.ts", "ffi/constants.ts"] },
+  { prefix: "src/vfio/", imports: ["src/vfio/", "src/os/", "ffi/vfio_structs.ts", "ffi/constants.ts"] },
   { prefix: "src/pci/", imports: ["src/pci/", "src/os/"] },
   {
     prefix: "src/frontend/",

@@ -17,18 +17,18 @@ import {
   type VhostSessionLayout,
   type WireLayout,
 } from "../crypto/mod.ts";
-import { EPOLLIN, EventFd, Reactor } from "../os/mod.ts";
-import { ProtocolFeature, Request, u64Payload, VHOST_USER_F_PROTOCOL_FEATURES } from "../vhost_user/mod.ts";
+import { EPOLLIN, type EventFd, Reactor } from "../os/mod.ts";
+import { Request, u64Payload } from "../vhost_user/mod.ts";
 import {
   DriverBufferList,
-  DriverQueue,
+  type DriverQueue,
   indirectAreaSize,
   splitRingLayout,
   UsedBuffer,
-  VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,
-  VIRTIO_RING_F_INDIRECT_DESC,
 } from "../virtio/mod.ts";
+import { align, negotiate, setUpVring } from "./driver_setup.ts";
+import { layOutRequest } from "./request_layout.ts";
 import { GuestRam } from "./guest_ram.ts";
 import { ctrlCreateRequest, ctrlDestroyRequest, type SessionSpec, vhostCreateRequest } from "./sessions.ts";
 import { VhostUserFrontend } from "./vhost_user_frontend.ts";
@@ -304,9 +304,11 @@ export class VirtioCryptoDriver {
     if (q === undefined) throw new RangeError(`Cannot submit: no queue ${queue}`);
     const slot = this.#freeSlots.pop();
     if (slot === undefined) throw new RangeError("Cannot submit: every request buffer is in flight");
-    const { list, pending } = this.#layOut(slot, out, inParts, shape);
+    const list = this.#list;
+    const area = { gpa: this.#slotBase + slot * this.#slotSize, size: this.#slotSize };
+    const { inAt, statusGpa } = layOutRequest(this.ram, list, area, { out, in: inParts, shape });
     return new Promise<Completion>((resolve) => {
-      const head = q.driver.addList(list, shape.indirect ?? false, { ...pending, resolve });
+      const head = q.driver.addList(list, shape.indirect ?? false, { slot, inAt, statusGpa, resolve });
       if (head < 0) {
         this.#freeSlots.push(slot);
         throw new RangeError("Cannot submit: the queue is full");
@@ -314,47 +316,6 @@ export class VirtioCryptoDriver {
       q.driver.publish();
       if (q.driver.needsKick()) q.kick.signal();
     });
-  }
-
-  #layOut(
-    slot: number,
-    out: readonly OutPart[],
-    inParts: readonly InPart[],
-    shape: ChainShape,
-  ): { list: DriverBufferList; pending: Omit<Pending, "resolve"> } {
-    const list = this.#list;
-    list.clear();
-    const max = shape.maxDescriptor ?? Number.MAX_SAFE_INTEGER;
-    let at = this.#slotBase + slot * this.#slotSize;
-    const end = at + this.#slotSize;
-    const outAt: number[] = [];
-    const take = (n: number): number => {
-      const gpa = at;
-      at += n;
-      if (at > end) {
-        throw new RangeError(`Cannot submit: the request needs more than ${this.#slotSize} bytes`);
-      }
-      return gpa;
-    };
-    for (const p of out) {
-      const gpa = take(p.bytes.length);
-      this.ram.view(gpa, p.bytes.length).set(p.bytes);
-      outAt.push(gpa);
-      pushSplit(list, gpa, p.bytes.length, false, max);
-    }
-    const inAt = inParts.map((p) => {
-      const gpa = p.aliasOut === undefined ? take(p.length) : outAt[p.aliasOut]!;
-      if (p.aliasOut === undefined) this.ram.view(gpa, p.length).fill(0);
-      pushSplit(list, gpa, p.length, true, max);
-      return { gpa, length: p.length };
-    });
-    let statusGpa = -1;
-    if (shape.status ?? true) {
-      statusGpa = take(1);
-      this.ram.view(statusGpa, 1)[0] = 0xff; // a value no status has: proves the device wrote it
-      list.push(statusGpa, 1, true);
-    }
-    return { list, pending: { slot, inAt, statusGpa } };
   }
 
   /**
@@ -483,7 +444,8 @@ export class VirtioCryptoDriver {
       // A guest that negotiated EVENT_IDX with QEMU uses it even though QEMU never tells the back-end.
       const eventIdx = o.qemuFeatures === true || (features & (1n << BigInt(VIRTIO_RING_F_EVENT_IDX))) !== 0n;
       for (let i = 0; i < vrings; i++) {
-        const q = await setUpVring(frontend, ram, i, queueSize, ram.region.gpa + i * ringBytes, eventIdx);
+        const base = ram.region.gpa + i * ringBytes;
+        const q = await setUpVring<Pending>(frontend, ram, { index: i, size: queueSize, base, eventIdx });
         driver.#addQueue({ ...q, token: -1 });
       }
       return driver;
@@ -505,83 +467,4 @@ interface DriverParts {
   readonly slotSize: number;
   readonly slots: number;
   readonly queueSize: number;
-}
-
-function pushSplit(list: DriverBufferList, gpa: number, len: number, writable: boolean, max: number): void {
-  for (let off = 0; off < len; off += max) list.push(gpa + off, Math.min(max, len - off), writable);
-}
-
-async function negotiate(frontend: VhostUserFrontend, dataQueues: number, o: DriverOptions): Promise<bigint> {
-  const offered = await frontend.getFeatures();
-  const protocolBit = 1n << BigInt(VHOST_USER_F_PROTOCOL_FEATURES);
-  if ((offered & protocolBit) === 0n) {
-    throw new Error("Back-end does not offer VHOST_USER_F_PROTOCOL_FEATURES");
-  }
-  const protocol = await frontend.getProtocolFeatures();
-  const want = (1n << BigInt(ProtocolFeature.CRYPTO_SESSION)) | (1n << BigInt(ProtocolFeature.MQ)) |
-    (1n << BigInt(ProtocolFeature.REPLY_ACK));
-  if ((protocol & (1n << BigInt(ProtocolFeature.CRYPTO_SESSION))) === 0n) {
-    throw new Error("Back-end does not offer VHOST_USER_PROTOCOL_F_CRYPTO_SESSION");
-  }
-  await frontend.setProtocolFeatures(protocol & want);
-  frontend.replyAck = (protocol & want & (1n << BigInt(ProtocolFeature.REPLY_ACK))) !== 0n;
-  if ((protocol & (1n << BigInt(ProtocolFeature.MQ))) !== 0n) {
-    const n = await frontend.getQueueNum();
-    if (n < dataQueues) {
-      throw new Error(`Back-end serves ${n} data queues, fewer than the ${dataQueues} asked`);
-    }
-  }
-  await frontend.setOwner();
-  const features = o.qemuFeatures
-    ? protocolBit
-    : offered & wantedFeatures(o.revision1 ?? false, o.stateless ?? true) | protocolBit;
-  await frontend.setFeatures(features);
-  return features;
-}
-
-function wantedFeatures(revision1: boolean, stateless: boolean): bigint {
-  let f = (1n << BigInt(VIRTIO_F_VERSION_1)) | (1n << BigInt(VIRTIO_RING_F_INDIRECT_DESC)) |
-    (1n << BigInt(VIRTIO_RING_F_EVENT_IDX));
-  if (revision1) {
-    f |= 1n << BigInt(CryptoFeature.REVISION_1);
-    if (stateless) {
-      for (const bit of Object.values(CryptoFeature)) f |= 1n << BigInt(bit);
-    }
-  }
-  return f;
-}
-
-async function setUpVring(
-  frontend: VhostUserFrontend,
-  ram: GuestRam,
-  index: number,
-  size: number,
-  base: number,
-  eventIdx: boolean,
-): Promise<Omit<Queue, "token">> {
-  const layout = splitRingLayout(base, size);
-  const indirectArea = align(layout.end, 4096);
-  const driver = new DriverQueue<Pending>(ram.memory, {
-    size,
-    ...layout,
-    indirectArea,
-    indirectEntries: 64,
-    eventIdx,
-  });
-  const kick = new EventFd();
-  const call = new EventFd();
-  await frontend.setVringNum(index, size);
-  await frontend.setVringBase(index, 0);
-  await frontend.setVringAddr(index, {
-    desc: ram.frontendVa(layout.desc),
-    avail: ram.frontendVa(layout.avail),
-    used: ram.frontendVa(layout.used),
-  });
-  await frontend.setVringFd(Request.SET_VRING_CALL, index, call.fd);
-  await frontend.setVringFd(Request.SET_VRING_KICK, index, kick.fd);
-  return { index, driver, kick, call, rings: { desc: layout.desc, avail: layout.avail, used: layout.used } };
-}
-
-function align(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
 }

@@ -13,11 +13,10 @@ export {
   MAX_FDS,
   UnixConnection,
   type UnixConnectionOptions,
-  UnixListener,
-  type UnixListenOptions,
   UnixSocketError,
   type UnixSocketErrorKind,
 } from "./unix_socket.ts";
+export { UnixListener, type UnixListenOptions } from "./unix_listener.ts";
 export { effectiveUid, openPath, openPathIfExists, pathExists, preadExact, pwriteExact } from "./file.ts";
 export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
 export { Sysfs, type SysfsAccess } from "./sysfs.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { check, cString, lastErrno, libc } from "../../ffi/libc.ts";
+import { check, lastErrno, libc } from "../../ffi/libc.ts";
 import {
   AF_UNIX,
   MSG_CMSG_CLOEXEC,
@@ -95,7 +95,8 @@ function addressOf(bytes: Uint8Array): number {
   return base + bytes.byteOffset;
 }
 
-function newSocket(): Fd {
+/** A new non-blocking, close-on-exec AF_UNIX stream socket (shared with `unix_listener.ts`). */
+export function newSocket(): Fd {
   return new Fd(check(libc.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket"));
 }
 
@@ -363,135 +364,5 @@ function checkSpan(action: string, buf: Uint8Array, offset: number, length: numb
         offset + length
       }`,
     );
-  }
-}
-
-/** Options of `UnixListener.listen`. */
-export interface UnixListenOptions {
-  /** listen(2) backlog (default 128). */
-  readonly backlog?: number;
-}
-
-/** A listening Unix stream socket bound to a path; `close()` removes the socket file it created. */
-export class UnixListener implements Disposable {
-  readonly #fd: Fd;
-  readonly #path: string;
-  readonly #inode: number | null;
-
-  private constructor(fd: Fd, path: string, inode: number | null) {
-    this.#fd = fd;
-    this.#path = path;
-    this.#inode = inode;
-  }
-
-  /**
-   * Binds and listens. A stale socket file at `path` (nobody accepts: connect gives ECONNREFUSED) is replaced.
-   *
-   * @param path The socket path (at most 107 bytes).
-   * @param options The backlog.
-   * @returns The listener.
-   * @throws RangeError for a path that is too long; UnixSocketError("in-use") when another process is serving
-   *   the path, ("not-a-socket") when something else is there; ErrnoError when a call fails.
-   */
-  static listen(path: string, options: UnixListenOptions = {}): UnixListener {
-    const address = encodeSockaddrUn(AF_UNIX, path);
-    const fd = newSocket();
-    let bound = false;
-    try {
-      bindReplacingStale(fd, address, path);
-      bound = true;
-      check(libc.listen(fd.raw, options.backlog ?? 128), "listen", `on ${path}`);
-      return new UnixListener(fd, path, Deno.lstatSync(path).ino);
-    } catch (e) {
-      if (bound) libc.unlink(cString(path));
-      fd.close();
-      throw e;
-    }
-  }
-
-  /** The raw descriptor, for reactor registration (readable = a connection is waiting). */
-  get fd(): number {
-    return this.#fd.raw;
-  }
-
-  /** The socket path. */
-  get path(): string {
-    return this.#path;
-  }
-
-  /**
-   * Accepts one waiting connection without blocking (accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC).
-   *
-   * @param options Options of the new connection.
-   * @returns The connection, or null when none is waiting (EAGAIN).
-   * @throws ErrnoError when accept4 fails (EMFILE, …).
-   */
-  accept(options?: UnixConnectionOptions): UnixConnection | null {
-    for (;;) {
-      const raw = libc.accept4(this.#fd.raw, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (raw >= 0) return new UnixConnection(new Fd(raw), options);
-      const errno = lastErrno();
-      if (errno === Errno.EAGAIN) return null;
-      if (errno !== Errno.EINTR) throw new ErrnoError(errno, "accept4", `on ${this.#path}`);
-    }
-  }
-
-  /** Removes the socket file (if it is still the one this listener created) and closes; idempotent. */
-  close(): void {
-    if (!this.#fd.isOpen) return;
-    try {
-      if (Deno.lstatSync(this.#path).ino === this.#inode) libc.unlink(cString(this.#path));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    } finally {
-      this.#fd.close();
-    }
-  }
-
-  /** `close()`, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
-
-function bindReplacingStale(fd: Fd, address: Uint8Array<ArrayBuffer>, path: string): void {
-  if (libc.bind(fd.raw, address, SOCKADDR_UN_SIZE) === 0) return;
-  const errno = lastErrno();
-  if (errno !== Errno.EADDRINUSE) throw new ErrnoError(errno, "bind", path);
-  removeStale(address, path);
-  check(libc.bind(fd.raw, address, SOCKADDR_UN_SIZE), "bind", path);
-}
-
-/** Unlinks `path` if it is a socket nobody accepts on; throws if it is served or is not a socket. */
-function removeStale(address: Uint8Array<ArrayBuffer>, path: string): void {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.lstatSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return; // removed meanwhile: bind again
-    throw e;
-  }
-  if (!info.isSocket) {
-    throw new UnixSocketError("not-a-socket", `Cannot listen on ${path}: it exists and is not a socket`);
-  }
-  if (isServed(address, path)) {
-    throw new UnixSocketError("in-use", `Cannot listen on ${path}: another process is serving it`);
-  }
-  if (libc.unlink(cString(path)) < 0) {
-    const errno = lastErrno();
-    if (errno !== Errno.ENOENT) throw new ErrnoError(errno, "unlink", path);
-  }
-}
-
-function isServed(address: Uint8Array<ArrayBuffer>, path: string): boolean {
-  const probe = newSocket();
-  try {
-    if (libc.connect(probe.raw, address, SOCKADDR_UN_SIZE) === 0) return true;
-    const errno = lastErrno();
-    if (errno === Errno.ECONNREFUSED) return false;
-    if (errno === Errno.EAGAIN) return true; // listening, with a full backlog
-    throw new ErrnoError(errno, "connect", `to ${path}`);
-  } finally {
-    probe.close();
   }
 }

@@ -26,7 +26,7 @@ import {
   VfioDmaUnmap,
   VfioIommuType1Info,
   writeU64,
-} from "../../ffi/structs.ts";
+} from "../../ffi/vfio_structs.ts";
 import { Errno, ErrnoError, type Fd, IoctlArg, ioctlArg, ioctlValue, openPathIfExists } from "../os/mod.ts";
 import type { DmaMapper } from "./dma.ts";
 import { VfioError } from "./errors.ts";

@@ -33,7 +33,7 @@ import {
   VfioIrqInfo,
   VfioIrqSet,
   VfioRegionInfo,
-} from "../../ffi/structs.ts";
+} from "../../ffi/vfio_structs.ts";
 import {
   Errno,
   ErrnoError,

@@ -14,7 +14,7 @@ import {
   VFIO_GROUP_SET_CONTAINER,
   VFIO_GROUP_UNSET_CONTAINER,
 } from "../../ffi/constants.ts";
-import { VFIO_ARGSZ, VFIO_FLAGS, VfioGroupStatus } from "../../ffi/structs.ts";
+import { VFIO_ARGSZ, VFIO_FLAGS, VfioGroupStatus } from "../../ffi/vfio_structs.ts";
 import { Errno, ErrnoError, Fd, IoctlArg, ioctlArg, ioctlValue, openPathIfExists } from "../os/mod.ts";
 import type { VfioContainer } from "./container.ts";
 import { VfioDevice } from "./device.ts";

@@ -27,7 +27,7 @@ import {
   readU64Clamped,
   VFIO_ARGSZ,
   writeU64,
-} from "../../ffi/structs.ts";
+} from "../../ffi/vfio_structs.ts";
 import { Errno, ErrnoError, type Fd, IoctlArg, ioctlArg, openPathIfExists } from "../os/mod.ts";
 import { dmaError } from "./container.ts";
 import type { DmaMapper } from "./dma.ts";

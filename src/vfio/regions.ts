@@ -30,7 +30,7 @@ import {
   VfioRegionCapType,
   VfioRegionInfo,
   VfioSparseMmap,
-} from "../../ffi/structs.ts";
+} from "../../ffi/vfio_structs.ts";
 import { VfioError } from "./errors.ts";
 
 /** Part of a region that may be mmapped (offsets relative to the region). */

@@ -10,15 +10,13 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { EventFd } from "../os/mod.ts";
-import { availRingSize, descTableSize, usedRingSize } from "../virtio/mod.ts";
 import type { Backend } from "./backend.ts";
 import { closeFds, type Message } from "./connection.ts";
+import { drainVrings } from "./drain.ts";
 import { MappedMemoryTable } from "./memory_table.ts";
 import {
   decodeMemTable,
   decodeU64,
-  decodeVringAddr,
   decodeVringState,
   expectSize,
   Flags,
@@ -29,11 +27,11 @@ import {
   u64Payload,
   VHOST_USER_F_PROTOCOL_FEATURES,
   VhostUserError,
-  VRING_IDX_MASK,
-  VRING_NOFD_MASK,
-  vringStatePayload,
 } from "./message.ts";
-import { Vring } from "./vring.ts";
+import { type Reply, replyTo, RingControl, type RingWatcher } from "./ring_control.ts";
+import type { Vring } from "./vring.ts";
+
+export type { Reply, RingWatcher } from "./ring_control.ts";
 
 const log = getLogger(["cryptobridge", "vhost_user"]);
 
@@ -41,25 +39,6 @@ const log = getLogger(["cryptobridge", "vhost_user"]);
 const BASE_PROTOCOL_FEATURES = (1n << BigInt(ProtocolFeature.MQ)) |
   (1n << BigInt(ProtocolFeature.REPLY_ACK)) |
   (1n << BigInt(ProtocolFeature.RESET_DEVICE));
-
-/** How long GET_VRING_BASE and SET_MEM_TABLE wait for in-flight requests before giving up on the front-end. */
-const DRAIN_TIMEOUT_MS = 5000;
-
-/** What the handler needs from its owner: a way to watch kick eventfds and to poll rings. */
-export interface RingWatcher {
-  /** Calls `onKick` whenever `vring`'s kick `fd` is readable; returns a token for `unwatch`. */
-  watch(vring: Vring, fd: number, onKick: () => void): number;
-  /** Stops watching. */
-  unwatch(token: number): void;
-  /** Adds or removes a ring from the poll loop (rings without a kick fd, or `serve --poll`). */
-  poll(vring: Vring, on: boolean): void;
-}
-
-/** A reply to send: header and payload. */
-export interface Reply {
-  readonly header: Header;
-  readonly payload: Uint8Array;
-}
 
 /** Options of a handler. */
 export interface HandlerOptions {
@@ -72,9 +51,7 @@ export interface HandlerOptions {
 /** The protocol state of one front-end connection. */
 export class VhostUserHandler {
   readonly #backend: Backend;
-  readonly #watcher: RingWatcher;
-  readonly #pollMode: boolean;
-  readonly #vrings: Vring[];
+  readonly #rings: RingControl;
   #table = MappedMemoryTable.empty();
   #protocolFeatures = 0n;
   #acked = 0n;
@@ -88,17 +65,19 @@ export class VhostUserHandler {
    */
   constructor(backend: Backend, options: HandlerOptions) {
     this.#backend = backend;
-    this.#watcher = options.watcher;
-    this.#pollMode = options.pollMode ?? false;
-    this.#vrings = Array.from(
-      { length: backend.numQueues },
-      (_, i) => new Vring(i, backend.maxQueueSize, this.#table.memory),
-    );
+    this.#rings = new RingControl({
+      backend,
+      watcher: options.watcher,
+      pollMode: options.pollMode ?? false,
+      memory: () => this.#table.memory,
+      closed: () => this.#closed,
+      drain: (vrings) => this.#drain(vrings),
+    });
   }
 
   /** The vrings (for tests and metrics). */
   get vrings(): readonly Vring[] {
-    return this.#vrings;
+    return this.#rings.vrings;
   }
 
   /** Features offered in GET_FEATURES. */
@@ -171,19 +150,19 @@ export class VhostUserHandler {
     const p = m.payload;
     switch (request) {
       case Request.SET_VRING_NUM:
-        return this.#setVringNum(decodeVringState(request, p));
+        return this.#rings.setNum(decodeVringState(request, p));
       case Request.SET_VRING_ADDR:
-        return this.#setVringAddr(p);
+        return this.#rings.setAddr(p);
       case Request.SET_VRING_BASE:
-        return this.#setVringBase(decodeVringState(request, p));
+        return this.#rings.setBase(decodeVringState(request, p));
       case Request.GET_VRING_BASE:
-        return this.#getVringBase(decodeVringState(request, p));
+        return this.#rings.getBase(decodeVringState(request, p));
       case Request.SET_VRING_KICK:
       case Request.SET_VRING_CALL:
       case Request.SET_VRING_ERR:
-        return this.#setVringFd(m);
+        return this.#rings.setFd(m);
       case Request.SET_VRING_ENABLE:
-        return this.#setVringEnable(decodeVringState(request, p));
+        return this.#rings.setEnable(decodeVringState(request, p));
       case Request.CREATE_CRYPTO_SESSION:
       case Request.CLOSE_CRYPTO_SESSION:
         return this.#deviceRequest(request, p);
@@ -206,7 +185,7 @@ export class VhostUserHandler {
     this.#acked = features;
     this.#backend.setFeatures(features);
     const eventIdx = (features & (1n << 29n)) !== 0n;
-    for (const v of this.#vrings) v.queue.eventIdx = eventIdx;
+    for (const v of this.#rings.vrings) v.queue.eventIdx = eventIdx;
     return null;
   }
 
@@ -232,209 +211,22 @@ export class VhostUserHandler {
   // Deprecated; vhost-user.rst recommends ignoring it or disabling the rings. Disabling is the safe choice.
   #resetOwner(p: Uint8Array): null {
     expectSize(Request.RESET_OWNER, p, 0);
-    for (const v of this.#vrings) this.#stopRing(v);
+    for (const v of this.#rings.vrings) this.#rings.stop(v);
     return null;
   }
 
   #resetDevice(p: Uint8Array): null {
     expectSize(Request.RESET_DEVICE, p, 0);
-    for (const v of this.#vrings) this.#resetRing(v);
+    for (const v of this.#rings.vrings) this.#rings.reset(v);
     this.#backend.reset();
     this.#acked = 0n;
-    return null;
-  }
-
-  #vring(index: number, request: number): Vring {
-    const v = this.#vrings[index];
-    if (v === undefined) {
-      throw new VhostUserError(
-        "bad-payload",
-        `Cannot accept ${
-          requestName(request)
-        }: vring index must be < ${this.#vrings.length}: current value is ${index}`,
-      );
-    }
-    return v;
-  }
-
-  #setVringNum(s: { index: number; num: number }): null {
-    const v = this.#vring(s.index, Request.SET_VRING_NUM);
-    try {
-      v.queue.setSize(s.num);
-    } catch (e) {
-      throw new VhostUserError("bad-payload", `Cannot accept SET_VRING_NUM: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    return null;
-  }
-
-  #setVringAddr(p: Uint8Array): null {
-    const a = decodeVringAddr(Request.SET_VRING_ADDR, p);
-    const v = this.#vring(a.index, Request.SET_VRING_ADDR);
-    v.frontendAddresses = { desc: a.descUserAddr, avail: a.availUserAddr, used: a.usedUserAddr };
-    if (this.#table.memory.regions.length > 0) this.#translate(v);
-    return null;
-  }
-
-  // Ring addresses are front-end VAs; the queue works in GPAs, so translate with the current table.
-  #translate(v: Vring): void {
-    const fa = v.frontendAddresses;
-    if (fa === null) return;
-    const mem = this.#table.memory;
-    const size = v.queue.size;
-    const desc = mem.frontendVaToGpa(fa.desc, descTableSize(size));
-    const avail = mem.frontendVaToGpa(fa.avail, availRingSize(size));
-    const used = mem.frontendVaToGpa(fa.used, usedRingSize(size));
-    if (desc === undefined || avail === undefined || used === undefined) {
-      throw new VhostUserError(
-        "bad-payload",
-        `Cannot use vring ${v.index}: its rings (desc 0x${fa.desc.toString(16)}, avail 0x${
-          fa.avail.toString(16)
-        }, ` +
-          `used 0x${fa.used.toString(16)}) are not inside guest memory`,
-      );
-    }
-    try {
-      v.queue.setAddresses({ desc, avail, used });
-    } catch (e) {
-      throw new VhostUserError("bad-payload", `Cannot use vring ${v.index}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  }
-
-  #setVringBase(s: { index: number; num: number }): null {
-    const v = this.#vring(s.index, Request.SET_VRING_BASE);
-    if (s.num > 0xffff) {
-      throw new VhostUserError(
-        "bad-payload",
-        `Cannot accept SET_VRING_BASE: base must be a u16 (no packed rings): current value is ${s.num}`,
-      );
-    }
-    // A ring error stopped this ring for good; a new base is how the front-end starts it again (QEMU's
-    // vhost_virtqueue_start after a device reset): start from a clean queue, keeping the size it set. Requests
-    // still in flight would complete into the clean queue: QEMU drains them first with GET_VRING_BASE.
-    if (v.queue.broken) {
-      if (this.#backend.inflight(v) > 0) {
-        throw new VhostUserError(
-          "bad-state",
-          `Cannot restart vring ${v.index}: requests are still in flight (send GET_VRING_BASE first)`,
-        );
-      }
-      restartQueue(v);
-    }
-    v.queue.setNextAvail(s.num);
-    v.queue.setNextUsed(s.num);
-    return null;
-  }
-
-  // vhost-user.rst: "stop ring upon receiving VHOST_USER_GET_VRING_BASE"; in-flight requests finish first.
-  #getVringBase(s: { index: number }): Reply | Promise<Reply> {
-    const v = this.#vring(s.index, Request.GET_VRING_BASE);
-    this.#stopRing(v);
-    const reply = (): Reply => {
-      const base = v.queue.nextAvail;
-      v.setKick(null);
-      v.setCall(null);
-      return replyTo(Request.GET_VRING_BASE, vringStatePayload(v.index, base));
-    };
-    if (this.#backend.inflight(v) === 0) return reply();
-    return this.#drain([v]).then(reply);
-  }
-
-  #setVringFd(m: Message): null {
-    const { request } = m.header;
-    const word = decodeU64(request, m.payload);
-    const v = this.#vring(Number(word & BigInt(VRING_IDX_MASK)), request);
-    const noFd = (word & BigInt(VRING_NOFD_MASK)) !== 0n;
-    if (noFd !== (m.fds.length === 0) || (word & ~BigInt(VRING_IDX_MASK | VRING_NOFD_MASK)) !== 0n) {
-      throw new VhostUserError(
-        "bad-fds",
-        `Cannot accept ${requestName(request)}: the NOFD bit must match the fds sent (${m.fds.length})`,
-      );
-    }
-    const fd = noFd ? null : new EventFd(m.fds.shift()!);
-    if (request === Request.SET_VRING_CALL) {
-      v.setCall(fd);
-      // QEMU sends the call fd after the kick fd when it (re)starts a ring, so requests served at SET_VRING_KICK
-      // were published with no fd to signal: signal the new one once, or the driver waits for them forever
-      // (libvhost-user's vu_set_vring_call_exec does the same, "in case of I/O hang after reconnecting").
-      fd?.signal();
-    } else if (request === Request.SET_VRING_ERR) v.setErr(fd);
-    else this.#startRing(v, fd);
-    return null;
-  }
-
-  // vhost-user.rst: "start ring upon receiving a kick"; a kick fd (or NOFD: polling) makes the ring live.
-  #startRing(v: Vring, kick: EventFd | null): void {
-    this.#unwatch(v);
-    v.setKick(kick);
-    this.#translate(v); // SET_VRING_NUM may have come after SET_VRING_ADDR: translate with the final size
-    if (v.queue.addresses === null) {
-      throw new VhostUserError("bad-state", `Cannot start vring ${v.index}: SET_VRING_ADDR was not sent`);
-    }
-    v.queue.setReady(true);
-    v.started = true;
-    if (kick !== null && !this.#pollMode) {
-      v.kickToken = this.#watcher.watch(v, kick.fd, () => this.#onKick(v));
-    } else {
-      v.polled = true;
-      this.#watcher.poll(v, true);
-    }
-    // Buffers may already be waiting (the driver kicked before we listened): serve them now.
-    this.processRing(v);
-  }
-
-  #onKick(v: Vring): void {
-    v.kick?.consume();
-    this.processRing(v);
-  }
-
-  /**
-   * Serves what a ring has available, if it is started. Called on kicks and by the poll loop.
-   *
-   * @param v The ring.
-   */
-  processRing(v: Vring): void {
-    if (!v.started || this.#closed || v.queue.broken) return;
-    this.#backend.processQueue(v);
-    if (v.queue.broken) {
-      log.error("vring {index} stopped: {reason}", { index: v.index, reason: v.queue.error?.message });
-      v.signalError();
-      this.#stopRing(v);
-    }
-  }
-
-  #stopRing(v: Vring): void {
-    this.#unwatch(v);
-    v.queue.setReady(false);
-    v.started = false;
-  }
-
-  #unwatch(v: Vring): void {
-    if (v.kickToken >= 0) this.#watcher.unwatch(v.kickToken);
-    v.kickToken = -1;
-    if (v.polled) this.#watcher.poll(v, false);
-    v.polled = false;
-  }
-
-  #resetRing(v: Vring): void {
-    this.#unwatch(v);
-    v.close();
-  }
-
-  #setVringEnable(s: { index: number; num: number }): null {
-    const v = this.#vring(s.index, Request.SET_VRING_ENABLE);
-    // Recorded only: QEMU's crypto device never sends it (interop.md §1.9), so rings never wait for it.
-    v.enabled = s.num !== 0;
     return null;
   }
 
   #setMemTable(m: Message): Reply | null | Promise<Reply | null> {
     const regions = decodeMemTable(Request.SET_MEM_TABLE, m.payload);
     const table = MappedMemoryTable.map(regions, m.fds, this.#table.memory.generation + 1);
-    const busy = this.#vrings.filter((v) => this.#backend.inflight(v) > 0);
+    const busy = this.#rings.vrings.filter((v) => this.#backend.inflight(v) > 0);
     if (busy.length === 0) return this.#swapTable(table);
     return this.#drain(busy).then(() => this.#swapTable(table), (e) => {
       table.unmap();
@@ -447,10 +239,7 @@ export class VhostUserHandler {
     this.#table = table;
     try {
       this.#backend.setMemory?.(table.memory);
-      for (const v of this.#vrings) {
-        v.setMemory(table.memory);
-        if (v.frontendAddresses !== null) this.#translate(v);
-      }
+      this.#rings.setMemory(table.memory);
     } finally {
       // Nothing points into the old regions any more: requests drained, rings re-pointed (style.md rule 10a).
       old.unmap();
@@ -488,27 +277,20 @@ export class VhostUserHandler {
   }
 
   #drain(vrings: readonly Vring[], closing = false): Promise<void> {
-    const start = Date.now();
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (vrings.every((v) => this.#backend.inflight(v) === 0) || (closing && this.#finished)) {
-          return resolve();
-        }
-        if (this.#closed && !closing) {
-          return reject(new VhostUserError("bad-state", "Connection closed while draining"));
-        }
-        if (Date.now() - start > DRAIN_TIMEOUT_MS) {
-          return reject(
-            new VhostUserError(
-              "bad-state",
-              `Cannot drain vrings: requests still in flight after ${DRAIN_TIMEOUT_MS} ms`,
-            ),
-          );
-        }
-        setTimeout(check, 1);
-      };
-      check();
+    return drainVrings(this.#backend, vrings, {
+      closing,
+      closed: () => this.#closed,
+      finished: () => this.#finished,
     });
+  }
+
+  /**
+   * Serves what a ring has available, if it is started. Called on kicks and by the poll loop.
+   *
+   * @param v The ring.
+   */
+  processRing(v: Vring): void {
+    this.#rings.processRing(v);
   }
 
   /** Features acknowledged by SET_FEATURES. */
@@ -531,10 +313,10 @@ export class VhostUserHandler {
   close(options: { readonly drain?: boolean } = {}): Promise<void> | undefined {
     if (!this.#closed) {
       this.#closed = true;
-      for (const v of this.#vrings) this.#stopRing(v);
+      for (const v of this.#rings.vrings) this.#rings.stop(v);
     }
     if (this.#finished) return undefined;
-    const busy = this.#vrings.filter((v) => this.#backend.inflight(v) > 0);
+    const busy = this.#rings.vrings.filter((v) => this.#backend.inflight(v) > 0);
     if (!(options.drain ?? false) || busy.length === 0) return this.#finishClose(true);
     return this.#drain(busy, true).then(() => this.#finishClose(true), (e) => {
       log.error("closing with requests still in flight: {reason}; guest memory stays mapped", {
@@ -547,7 +329,7 @@ export class VhostUserHandler {
   #finishClose(unmap: boolean): undefined {
     if (this.#finished) return undefined;
     this.#finished = true;
-    for (const v of this.#vrings) this.#resetRing(v);
+    for (const v of this.#rings.vrings) this.#rings.reset(v);
     this.#backend.reset();
     const empty = MappedMemoryTable.empty();
     if (unmap) {
@@ -557,17 +339,6 @@ export class VhostUserHandler {
     this.#table = empty;
     return undefined;
   }
-}
-
-function restartQueue(v: Vring): void {
-  const { size, eventIdx } = v.queue;
-  v.queue.reset(); // addresses come back from v.frontendAddresses when the ring starts
-  v.queue.setSize(size);
-  v.queue.eventIdx = eventIdx;
-}
-
-function replyTo(request: number, payload: Uint8Array): Reply {
-  return { header: { request, flags: Flags.VERSION | Flags.REPLY, size: payload.length }, payload };
 }
 
 // rust-vmm check_attached_files: only these requests carry fds; anything else with fds is refused.

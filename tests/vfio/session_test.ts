@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { IommuIoasIovaRanges, IommuIoasMap } from "../../ffi/structs.ts";
-import { encodeIommuIoasMap } from "../../ffi/structs.ts";
+import { IommuIoasIovaRanges, IommuIoasMap } from "../../ffi/vfio_structs.ts";
+import { encodeIommuIoasMap } from "../../ffi/vfio_structs.ts";
 import { Sysfs } from "../../src/os/mod.ts";
 import {
   chooseVfioPath,

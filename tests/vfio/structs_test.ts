@@ -9,7 +9,8 @@
 
 import assert from "node:assert/strict";
 import * as C from "../../ffi/constants.ts";
-import * as S from "../../ffi/structs.ts";
+import * as S from "../../ffi/vfio_structs.ts";
+import { LinuxDirent64 } from "../../ffi/structs.ts";
 import { CommonCfg } from "../../src/accel/virtio_pci/mod.ts";
 
 const FIXTURE = new URL("../_fixtures/vfio_layout.txt", import.meta.url);
@@ -233,7 +234,7 @@ Deno.test("cdev and iommufd struct sizes and offsets equal upstream's", () => {
 });
 
 Deno.test("linux_dirent64 and virtio_pci_common_cfg offsets equal the kernel's", () => {
-  assert.deepEqual([S.LinuxDirent64.RECLEN, S.LinuxDirent64.TYPE, S.LinuxDirent64.NAME], [
+  assert.deepEqual([LinuxDirent64.RECLEN, LinuxDirent64.TYPE, LinuxDirent64.NAME], [
     at("linux_dirent64", "d_reclen"),
     at("linux_dirent64", "d_type"),
     at("linux_dirent64", "d_name"),
