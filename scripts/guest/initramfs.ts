@@ -4,10 +4,12 @@
  * The `/init` contract (what `boot.ts` relies on):
  * 1. It mounts proc, sys and devtmpfs, loads `/lib/modules/load-order` with `insmod` (no modprobe: the guest has
  *    no module tree), mounts the host root read-only at `/mnt` (9p tag `hostroot`), mounts proc, sys, dev and
- *    tmpfs `/run` and `/tmp` inside it, and mounts the writable results share (9p tag `results`) at
+ *    tmpfs `/run` inside it (the host's `/tmp` stays visible, read-only: a checkout may live there; `TMPDIR` is
+ *    `/run/tmp`), and mounts the writable results share (9p tag `results`) at
  *    `/mnt/run/results`.
  * 2. It prints `GUEST-READY`, then runs `/run/results/command.sh` with the host's `/bin/sh` in `chroot /mnt`, with
- *    a clean environment: `HOME=/run`, `DENO_DIR=/run/deno` (tmpfs, so writable), `GUEST_RESULTS=/run/results`.
+ *    a clean environment: `HOME=/run`, `DENO_DIR=/run/deno` (tmpfs, so writable), `TMPDIR=/run/tmp`,
+ *    `GUEST_RESULTS=/run/results`.
  *    Its stdout and stderr go to the serial console and to `output.txt` on the results share.
  * 3. It writes the exit code to `exit_code` on the results share, prints `GUEST-EXIT <code>` and powers off.
  *    A failure before the command prints `GUEST-ERROR <what>` and powers off.
@@ -67,15 +69,17 @@ done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=${MSIZE} hostroot /mnt ||
   fail "cannot mount the host root (9p tag hostroot)"
 mount -t proc proc /mnt/proc && mount -t sysfs sys /mnt/sys && mount -t devtmpfs dev /mnt/dev &&
-  mount -t tmpfs -o mode=0755 run /mnt/run && mount -t tmpfs -o mode=1777 tmp /mnt/tmp ||
-  fail "cannot mount proc, sys, dev, /run and /tmp in the host root"
-mkdir -p /mnt/run/results /mnt/run/deno
+  mount -t tmpfs -o mode=0755 run /mnt/run ||
+  fail "cannot mount proc, sys, dev and /run in the host root"
+# The host's /tmp stays visible (read-only): a checkout may live there (CI clones anywhere). Writable temporary
+# files go to TMPDIR, on the /run tmpfs.
+mkdir -p /mnt/run/results /mnt/run/deno /mnt/run/tmp && chmod 1777 /mnt/run/tmp
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=${MSIZE} results /mnt/run/results ||
   fail "cannot mount the results share (9p tag results)"
 [ -f /mnt/run/results/command.sh ] || fail "no command.sh on the results share"
 echo GUEST-READY
 set -o pipefail
-chroot /mnt /usr/bin/env -i PATH=${CHROOT_PATH} HOME=/run DENO_DIR=/run/deno GUEST_RESULTS=/run/results \\
+chroot /mnt /usr/bin/env -i PATH=${CHROOT_PATH} HOME=/run DENO_DIR=/run/deno TMPDIR=/run/tmp GUEST_RESULTS=/run/results \\
   /bin/sh /run/results/command.sh </dev/null 2>&1 | tee /mnt/run/results/output.txt
 code=$?
 echo "$code" >/mnt/run/results/exit_code
