@@ -68,25 +68,18 @@ For figures worth comparing, give the back-end and the generator a core each, e.
   cryptobridge bench --pin-serve 1 --pin-bench 0
 A progress line is shown on a terminal. scripts/bench_report.ts runs the whole matrix against \`openssl speed\`.`;
 
-/** `bench` options after parsing. */
-export interface BenchOptions {
+/** `bench` options after parsing: the run's configuration, plus how to start the back-end and print. */
+export interface BenchOptions extends Omit<BenchConfig, "socket" | "onProgress"> {
+  /** A back-end to drive; without it bench starts `cryptobridge serve` itself. */
   readonly socket?: string;
+  /** Start that serve with `--poll`. */
   readonly poll: boolean;
+  /** Start that serve with `--busy-poll`. */
   readonly busyPollUs?: number;
+  /** CPU for that serve. */
   readonly pinServe?: number;
+  /** CPU for this process. */
   readonly pinBench?: number;
-  readonly sessionLayout: VhostSessionLayout;
-  readonly controlQueue: boolean;
-  readonly algorithms: readonly BenchAlgorithm[];
-  readonly sizes: readonly number[];
-  readonly depth: number;
-  readonly durationMs?: number;
-  readonly count?: number;
-  readonly warmupMs: number;
-  readonly indirect: boolean;
-  readonly completion: CompletionMode;
-  readonly queueSize: number;
-  readonly verifyEvery: number;
   readonly json: boolean;
   readonly help: boolean;
 }

@@ -24,29 +24,15 @@ Crypto-capable: known accelerators (Intel QAT c62x, c3xxx, dh895xcc, 4xxx/401xx/
 virtio-crypto 1af4:1054), encryption controllers (class 10) and Intel co-processors (class 0b40).
 Needs no root.`;
 
-/** One function as `list --json` prints it. */
-export interface ListEntry {
-  /** Address. */
-  readonly bdf: string;
+/** One function as `list --json` prints it: `PciFunction` with its ids as hex strings. */
+export type ListEntry = Omit<PciFunction, "vendor" | "device" | "classCode"> & {
   /** Vendor id, 4 hex digits. */
   readonly vendor: string;
   /** Device id, 4 hex digits. */
   readonly device: string;
   /** Class code, 6 hex digits. */
   readonly class: string;
-  /** Bound driver. */
-  readonly driver: string | null;
-  /** `driver_override`. */
-  readonly driverOverride: string | null;
-  /** IOMMU group. */
-  readonly iommuGroup: number | null;
-  /** NUMA node. */
-  readonly numaNode: number | null;
-  /** Known accelerator name. */
-  readonly name: string | null;
-  /** Shown without `--all`. */
-  readonly cryptoCapable: boolean;
-}
+};
 
 /**
  * The JSON form of a function.
@@ -55,17 +41,13 @@ export interface ListEntry {
  * @returns Ids as 4/6-digit hex strings.
  */
 export function listEntry(fn: PciFunction): ListEntry {
+  const { bdf, vendor, device, classCode, ...rest } = fn;
   return {
-    bdf: fn.bdf,
-    vendor: fn.vendor.toString(16).padStart(4, "0"),
-    device: fn.device.toString(16).padStart(4, "0"),
-    class: fn.classCode.toString(16).padStart(6, "0"),
-    driver: fn.driver,
-    driverOverride: fn.driverOverride,
-    iommuGroup: fn.iommuGroup,
-    numaNode: fn.numaNode,
-    name: fn.name,
-    cryptoCapable: fn.cryptoCapable,
+    bdf,
+    vendor: vendor.toString(16).padStart(4, "0"),
+    device: device.toString(16).padStart(4, "0"),
+    class: classCode.toString(16).padStart(6, "0"),
+    ...rest,
   };
 }
 

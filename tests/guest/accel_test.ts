@@ -18,6 +18,7 @@
 
 import assert from "node:assert/strict";
 import { bootGuest, ensureGuestImage, type GuestRun } from "../../scripts/guest_lab.ts";
+import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache } from "./_guest_deno.ts";
 import { summarize } from "../../scripts/ci_summary.ts";
 import type { AccelGuestResult } from "./_accel_guest.ts";
 import { scenarioProblems } from "./_accel_scenario.ts";
@@ -25,21 +26,11 @@ import { scenarioProblems } from "./_accel_scenario.ts";
 const RESULT_FILE = "accel.json";
 const HW_REPORT = "hw.xml";
 
-async function npmCache(): Promise<string> {
-  const deno = Deno.execPath();
-  const cached = await new Deno.Command(deno, { args: ["cache", "--quiet", "mod.ts"], stdout: "null" })
-    .output();
-  assert.ok(cached.success, `deno cache mod.ts failed: ${new TextDecoder().decode(cached.stderr)}`);
-  const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" }).output();
-  return (JSON.parse(new TextDecoder().decode(info.stdout)) as { npmCache: string }).npmCache;
-}
-
 function guestCommand(npm: string): string {
-  const run = `"$DENO" run --no-check --no-lock --cached-only -A`;
-  const test =
-    `"$DENO" test --no-check --no-lock --cached-only -A --junit-path="$GUEST_RESULTS/${HW_REPORT}"`;
+  const run = `"$DENO" run ${GUEST_DENO_FLAGS}`;
+  const test = `"$DENO" test ${GUEST_DENO_FLAGS} --junit-path="$GUEST_RESULTS/${HW_REPORT}"`;
   return [
-    `mkdir -p /run/deno && cp -r '${npm}' /run/deno/npm || exit 90`,
+    copyNpmCache(npm),
     `${run} tests/guest/_accel_guest.ts "$GUEST_RESULTS/${RESULT_FILE}"; scenario=$?`,
     `bdf=$(cat "$GUEST_RESULTS/accel.bdf" 2>/dev/null) || exit 91`,
     `CRYPTOBRIDGE_TEST_BDF=$bdf ${test} tests/hw/virtio_pci_engine_test.ts; hw=$?`,
@@ -65,7 +56,7 @@ Deno.test("guest: the bridge drives QEMU's virtio-crypto-pci through VFIO as its
     iommu: true,
     memoryMiB: 2048,
     extraArgs: ["-smp", "2"],
-    command: guestCommand(await npmCache()),
+    command: guestCommand(await hostNpmCache()),
     timeoutMs: 240_000,
   });
   console.log(`guest (tier 4, accelerator): exit ${run.exitCode} after ${run.durationMs} ms`);

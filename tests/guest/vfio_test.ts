@@ -23,26 +23,17 @@ import {
   type GuestRun,
   qemuArgs,
 } from "../../scripts/guest_lab.ts";
+import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache } from "./_guest_deno.ts";
 import type { GuestStep, VfioGuestResult } from "./_vfio_guest.ts";
 import type { SessionReport } from "./_vfio_session.ts";
 
 const RESULT_FILE = "vfio.json";
 const GUEST_SCRIPT = "tests/guest/_vfio_guest.ts";
 
-/** The host's npm cache, after making sure the CLI's npm package is in it (the guest cannot download). */
-async function npmCache(): Promise<string> {
-  const deno = Deno.execPath();
-  const cached = await new Deno.Command(deno, { args: ["cache", "--quiet", "mod.ts"], stdout: "null" })
-    .output();
-  assert.ok(cached.success, `deno cache mod.ts failed: ${new TextDecoder().decode(cached.stderr)}`);
-  const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" }).output();
-  return (JSON.parse(new TextDecoder().decode(info.stdout)) as { npmCache: string }).npmCache;
-}
-
 function guestCommand(npm: string): string {
   return [
-    `mkdir -p /run/deno && cp -r '${npm}' /run/deno/npm || exit 90`,
-    `"$DENO" run --no-check --no-lock --cached-only -A ${GUEST_SCRIPT} "$GUEST_RESULTS/${RESULT_FILE}"`,
+    copyNpmCache(npm),
+    `"$DENO" run ${GUEST_DENO_FLAGS} ${GUEST_SCRIPT} "$GUEST_RESULTS/${RESULT_FILE}"`,
   ].join("\n");
 }
 
@@ -82,7 +73,7 @@ Deno.test("guest: cryptobridge list, bind, info, a VFIO session with DMA and MSI
     iommu: true,
     memoryMiB: 2048,
     extraArgs: ["-smp", "2"],
-    command: guestCommand(await npmCache()),
+    command: guestCommand(await hostNpmCache()),
     timeoutMs: 150_000,
   });
   console.log(`guest (tier 4): exit ${run.exitCode} after ${run.durationMs} ms`);

@@ -8,12 +8,13 @@
  */
 
 import assert from "node:assert/strict";
+import { openFds } from "../_fixtures/fd_leaks.ts";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
 import { encodeVhostSession, type VhostSessionRequest } from "../../src/crypto/mod.ts";
 import { type Daemon, runDaemon } from "../../src/daemon/daemon.ts";
 import { buildRequest, cipherRequest, VirtioCryptoDriver } from "../../src/frontend/mod.ts";
-import { Errno, ErrnoError, isFdOpen, UnixConnection, type UnixConnectionOptions } from "../../src/os/mod.ts";
+import { Errno, ErrnoError, UnixConnection, type UnixConnectionOptions } from "../../src/os/mod.ts";
 import {
   Flags,
   HEADER_SIZE,
@@ -147,12 +148,7 @@ export async function assertServesFresh(t: TestDaemon): Promise<void> {
   }
 }
 
-/** The open descriptors of this process (fcntl probes: /proc needs --allow-all; the daemon's fds count too). */
-export function openFds(): Set<number> {
-  const open = new Set<number>();
-  for (let fd = 0; fd < 4096; fd++) if (isFdOpen(fd)) open.add(fd);
-  return open;
-}
+export { openFds } from "../_fixtures/fd_leaks.ts";
 
 /** Descriptors open now that were not in `before`, once closes have settled (up to 200 ms). */
 async function newFds(before: ReadonlySet<number>): Promise<number[]> {

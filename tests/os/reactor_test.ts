@@ -1,45 +1,11 @@
 import assert from "node:assert/strict";
-import { EventFd, isFdOpen, Reactor, UnixConnection, UnixListener } from "../../src/os/mod.ts";
+import { expectNoLeak, fdsSettle, openFds } from "../_fixtures/fd_leaks.ts";
+import { EventFd, Reactor, UnixConnection, UnixListener } from "../../src/os/mod.ts";
 
 // Reactor.run() keeps one nonblocking FFI epoll_wait pending; every test awaits run() after stop(), so that call
 // has returned before the test ends and the default op/resource sanitizers stay on.
 
 const EPOLLIN = 0x001;
-
-/** The open descriptors of this process (fcntl probes: /proc needs --allow-all in Deno 2.9). */
-function openFds(): Set<number> {
-  const open = new Set<number>();
-  for (let fd = 0; fd < 4096; fd++) if (isFdOpen(fd)) open.add(fd);
-  return open;
-}
-
-let lastMismatch = "";
-
-/**
- * Whether the descriptors opened since `before` become exactly `expected` within 200 ms (fds of Deno's runtime
- * that closed meanwhile do not count).
- */
-async function fdsSettle(before: Set<number>, expected: readonly number[] = []): Promise<boolean> {
-  const want = [...expected].sort((a, b) => a - b);
-  for (const t0 = Date.now();; await new Promise((r) => setTimeout(r, 10))) {
-    const added = [...openFds()].filter((fd) => !before.has(fd)).sort((a, b) => a - b);
-    if (added.length === want.length && added.every((fd, i) => fd === want[i])) return true;
-    if (Date.now() - t0 > 200) {
-      lastMismatch = `open: [${added}], expected: [${want}]`;
-      return false;
-    }
-  }
-}
-
-/**
- * Runs a leak-checking scenario (which returns `fdsSettle(…)`) up to 3 times. Under `deno test --parallel` the
- * other test files share this process's fd table, and a neighbour may open fds of its own (its runtime, its
- * tests) during a scenario: a leak repeats in every attempt, the neighbour's fds do not.
- */
-async function expectNoLeak(scenario: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) if (await scenario()) return;
-  assert.fail(`descriptors leaked (3 attempts): ${lastMismatch}`);
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
