@@ -1,12 +1,13 @@
 /**
  * Running this checkout's Deno programs inside the guest: the guest has no network, so the host's npm cache (the
  * CLI imports one npm package, @logtape/logtape) is copied into the guest's `DENO_DIR` and Deno runs with
- * `--cached-only`.
+ * `--cached-only`; what such a program writes to the results share comes back through `readGuestResult()`.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import type { GuestRun } from "../../scripts/guest_lab.ts";
 
 /** Deno flags for a program run in the guest: no type check (slow under TCG), no lock (the checkout is read-only). */
 export const GUEST_DENO_FLAGS = "--no-check --no-lock --cached-only -A";
@@ -32,4 +33,19 @@ export async function hostNpmCache(): Promise<string> {
  */
 export function copyNpmCache(npm: string): string {
   return `mkdir -p /run/deno && cp -r '${npm}' /run/deno/npm || exit 90`;
+}
+
+/**
+ * The JSON result a guest program wrote to the results share, or an error that carries the guest's output (the
+ * program failed before writing it).
+ *
+ * @param run The finished boot.
+ * @param file The result's name in `run.resultsDir`.
+ */
+export function readGuestResult<T>(run: GuestRun, file: string): T {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${run.resultsDir}/${file}`)) as T;
+  } catch (e) {
+    throw new Error(`The guest wrote no ${file} (${(e as Error).message}); its output:\n${run.output}`);
+  }
 }

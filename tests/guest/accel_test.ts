@@ -17,8 +17,8 @@
  */
 
 import assert from "node:assert/strict";
-import { bootGuest, ensureGuestImage, type GuestRun } from "../../scripts/guest_lab.ts";
-import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache } from "./_guest_deno.ts";
+import { bootGuest, ensureGuestImage } from "../../scripts/guest_lab.ts";
+import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache, readGuestResult } from "./_guest_deno.ts";
 import { summarize } from "../../scripts/ci_summary.ts";
 import type { AccelGuestResult } from "./_accel_guest.ts";
 import { scenarioProblems } from "./_accel_scenario.ts";
@@ -39,16 +39,6 @@ function guestCommand(npm: string): string {
   ].join("\n");
 }
 
-function readResult(run: GuestRun): AccelGuestResult {
-  try {
-    return JSON.parse(Deno.readTextFileSync(`${run.resultsDir}/${RESULT_FILE}`)) as AccelGuestResult;
-  } catch (e) {
-    throw new Error(
-      `The guest wrote no ${RESULT_FILE} (${(e as Error).message}); its output:\n${run.output}`,
-    );
-  }
-}
-
 Deno.test("guest: the bridge drives QEMU's virtio-crypto-pci through VFIO as its accelerator", async (t) => {
   const image = await ensureGuestImage();
   await using run = await bootGuest({
@@ -60,7 +50,7 @@ Deno.test("guest: the bridge drives QEMU's virtio-crypto-pci through VFIO as its
     timeoutMs: 240_000,
   });
   console.log(`guest (tier 4, accelerator): exit ${run.exitCode} after ${run.durationMs} ms`);
-  const result = readResult(run);
+  const result = readGuestResult<AccelGuestResult>(run, RESULT_FILE);
 
   await t.step("the daemon bound the function to vfio-pci and started it as its accelerator", () => {
     assert.equal(result.error, null, `${result.error}\n--- guest output ---\n${run.output}`);

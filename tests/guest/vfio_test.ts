@@ -23,7 +23,7 @@ import {
   type GuestRun,
   qemuArgs,
 } from "../../scripts/guest_lab.ts";
-import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache } from "./_guest_deno.ts";
+import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache, readGuestResult } from "./_guest_deno.ts";
 import type { GuestStep, VfioGuestResult } from "./_vfio_guest.ts";
 import type { SessionReport } from "./_vfio_session.ts";
 
@@ -35,16 +35,6 @@ function guestCommand(npm: string): string {
     copyNpmCache(npm),
     `"$DENO" run ${GUEST_DENO_FLAGS} ${GUEST_SCRIPT} "$GUEST_RESULTS/${RESULT_FILE}"`,
   ].join("\n");
-}
-
-function readResult(run: GuestRun): VfioGuestResult {
-  try {
-    return JSON.parse(Deno.readTextFileSync(`${run.resultsDir}/${RESULT_FILE}`)) as VfioGuestResult;
-  } catch (e) {
-    throw new Error(
-      `The guest wrote no ${RESULT_FILE} (${(e as Error).message}); its output:\n${run.output}`,
-    );
-  }
 }
 
 function stepOf(result: VfioGuestResult, name: string, run: GuestRun): GuestStep {
@@ -77,7 +67,7 @@ Deno.test("guest: cryptobridge list, bind, info, a VFIO session with DMA and MSI
     timeoutMs: 150_000,
   });
   console.log(`guest (tier 4): exit ${run.exitCode} after ${run.durationMs} ms`);
-  const result = readResult(run);
+  const result = readGuestResult<VfioGuestResult>(run, RESULT_FILE);
   const bdf = result.bdf ?? "";
 
   await t.step("list --json finds the virtio-crypto function (1af4:1054) on virtio-pci", () => {
