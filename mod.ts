@@ -54,7 +54,7 @@ export {
 } from "./src/accel/virtio_pci/mod.ts";
 export { CryptoDevice, type CryptoDeviceOptions } from "./src/crypto/device.ts";
 export { CryptoWireError } from "./src/crypto/mod.ts";
-export * as spec from "./src/crypto/constants.ts";
+export * as spec from "./src/spec/virtio_crypto.ts";
 export { type DriverOptions, type SessionSpec, VirtioCryptoDriver } from "./src/frontend/mod.ts";
 export { VhostUserError } from "./src/vhost_user/mod.ts";
 export { VirtqueueError } from "./src/virtio/mod.ts";

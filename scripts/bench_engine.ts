@@ -14,7 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Status } from "../src/crypto/constants.ts";
+import { Status } from "../src/spec/virtio_crypto.ts";
 import { SoftwareEngine } from "../src/engine/software/mod.ts";
 import { type AlgorithmName, ALGORITHMS, benchOp, SIZES } from "../tests/bench/engine_cases.ts";
 

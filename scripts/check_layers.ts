@@ -15,10 +15,10 @@ interface Layer {
 }
 
 // Order matters: the first matching prefix names a file's layer (sub-folders before their parents).
-// `src/crypto/constants.ts` is a leaf of numbers from the specification that every layer may use: engines key their
-// capability tables by those ids (an amendment to design.md's map, explained in README "Layers").
-const SPEC = "src/crypto/constants.ts";
+// `src/spec/` is the specifications' vocabulary (feature bits, virtio-crypto numbers): a leaf every layer may use.
+const SPEC = "src/spec/";
 const LAYERS: readonly Layer[] = [
+  { prefix: SPEC, imports: [SPEC] },
   { prefix: "ffi/libcrypto.ts", imports: ["ffi/errno.ts"] },
   { prefix: "ffi/", imports: ["ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts", "ffi/vfio_structs.ts"] },
   {
@@ -26,11 +26,18 @@ const LAYERS: readonly Layer[] = [
     imports: ["src/os/", "ffi/libc.ts", "ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts"],
   },
   { prefix: "src/memory/", imports: ["src/memory/"] },
-  { prefix: "src/virtio/", imports: ["src/virtio/", "src/memory/"] },
-  { prefix: "src/vhost_user/", imports: ["src/vhost_user/", "src/virtio/", "src/memory/", "src/os/"] },
+  { prefix: "src/virtio/", imports: ["src/virtio/", "src/memory/", SPEC] },
+  { prefix: "src/vhost_user/", imports: ["src/vhost_user/", "src/virtio/", "src/memory/", "src/os/", SPEC] },
   {
     prefix: "src/crypto/",
-    imports: ["src/crypto/", "src/virtio/", "src/memory/", "src/engine/engine.ts", "src/engine/sg_list.ts"],
+    imports: [
+      "src/crypto/",
+      "src/virtio/",
+      "src/memory/",
+      "src/engine/engine.ts",
+      "src/engine/sg_list.ts",
+      SPEC,
+    ],
     typeImports: ["src/engine/", "src/vhost_user/"],
   },
   {

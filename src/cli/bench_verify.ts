@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Status } from "../crypto/constants.ts";
+import { Status } from "../spec/virtio_crypto.ts";
 import { allocHostMemory, type CryptoEngine, CryptoOp, type SessionParams } from "../engine/mod.ts";
 import type { SessionSpec, WorkloadRequest } from "../frontend/mod.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Layout } from "./constants.ts";
+import { Layout } from "../spec/virtio_crypto.ts";
 import { readU32, writeU32 } from "../virtio/le.ts";
 import { recordFailure } from "./_wire_util.ts";
 import type { DataRequest } from "./data_request.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Layout, Service } from "./constants.ts";
+import { Layout, Service } from "../spec/virtio_crypto.ts";
 import { readU32, readU64, writeU32, writeU64 } from "../virtio/le.ts";
 import { outputBuffer, requireBytes } from "./_wire_util.ts";
 
@@ -143,7 +143,7 @@ export function encodeConfig(config: CryptoConfig, target?: Uint8Array): Uint8Ar
  * @example AES-CBC and HMAC-SHA256
  * ```ts
  * import { configMasks } from "./config.ts";
- * import { CipherAlgo, MacAlgo } from "./constants.ts";
+ * import { CipherAlgo, MacAlgo } from "../spec/virtio_crypto.ts";
  * import assert from "node:assert/strict";
  *
  * const m = configMasks({ cipher: [CipherAlgo.AES_CBC], mac: [MacAlgo.HMAC_SHA_256, MacAlgo.CMAC_AES] });

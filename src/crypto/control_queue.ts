@@ -8,7 +8,7 @@
 
 import type { GuestMemory } from "../memory/mod.ts";
 import { ChainReader, ChainWriter, type DescriptorChain } from "../virtio/mod.ts";
-import { Layout, Opcode, Status } from "./constants.ts";
+import { Layout, Opcode, Status } from "../spec/virtio_crypto.ts";
 import {
   type CtrlLimits,
   ctrlOutcomeLength,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Layout, Opcode, SymHashMode, SymOpType } from "./constants.ts";
+import { Layout, Opcode, SymHashMode, SymOpType } from "../spec/virtio_crypto.ts";
 import { readU32, readU64, writeU32, writeU64 } from "../virtio/le.ts";
 import { CryptoWireError, type VlfPart, type WireLayout } from "./wire.ts";
 import { hex, outputBuffer, requireBytes, requireKeyLen } from "./_wire_util.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { AkcipherAlgo, Layout, SymHashMode } from "./constants.ts";
+import { AkcipherAlgo, Layout, SymHashMode } from "../spec/virtio_crypto.ts";
 import { readU32, readU64, writeU32, writeU64, writeU8 } from "../virtio/le.ts";
 import { CryptoWireError } from "./wire.ts";
 import { outputBuffer, requireBytes } from "./_wire_util.ts";

@@ -13,7 +13,13 @@
  * @module
  */
 
-import { Layout, Opcode, Service, SymOpType, VIRTIO_CRYPTO_FLAG_SESSION_MODE } from "./constants.ts";
+import {
+  Layout,
+  Opcode,
+  Service,
+  SymOpType,
+  VIRTIO_CRYPTO_FLAG_SESSION_MODE,
+} from "../spec/virtio_crypto.ts";
 import { readU32, writeU32 } from "../virtio/le.ts";
 import { CryptoWireError, type WireLayout } from "./wire.ts";
 import { hex, recordFailure } from "./_wire_util.ts";

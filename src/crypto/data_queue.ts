@@ -13,7 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import { ChainWriter, DescriptorChain, VirtqueueError } from "../virtio/mod.ts";
 import { type CryptoEngine, CryptoOp, PENDING } from "../engine/engine.ts";
 import type { VringHandle } from "../vhost_user/backend.ts";
-import { Status } from "./constants.ts";
+import { Status } from "../spec/virtio_crypto.ts";
 import { type ParserContext, RequestParser } from "./request.ts";
 import type { DeviceStats } from "./stats.ts";
 

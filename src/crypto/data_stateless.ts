@@ -8,7 +8,7 @@
  * @module
  */
 
-import { AkcipherAlgo, Service, SymHashMode, SymOpType } from "./constants.ts";
+import { AkcipherAlgo, Service, SymHashMode, SymOpType } from "../spec/virtio_crypto.ts";
 import { readU32, writeU32 } from "../virtio/le.ts";
 import { CryptoWireError } from "./wire.ts";
 import { recordFailure } from "./_wire_util.ts";

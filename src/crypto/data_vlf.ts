@@ -26,7 +26,7 @@
  * @module
  */
 
-import { Opcode } from "./constants.ts";
+import { Opcode } from "../spec/virtio_crypto.ts";
 import {
   CryptoWireError,
   type CryptoWireErrorKind,

@@ -19,7 +19,7 @@ import {
   VIRTIO_RING_F_EVENT_IDX,
   VIRTIO_RING_F_INDIRECT_DESC,
 } from "../virtio/mod.ts";
-import { CryptoFeature, Service } from "./constants.ts";
+import { CryptoFeature, Service } from "../spec/virtio_crypto.ts";
 import { buildCryptoConfig } from "./device_config.ts";
 import type { CryptoConfig } from "./config.ts";
 import { ControlQueue } from "./control_queue.ts";

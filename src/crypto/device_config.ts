@@ -7,7 +7,7 @@
 
 import type { Capabilities } from "../engine/engine.ts";
 import { configMasks, type CryptoConfig } from "./config.ts";
-import { VIRTIO_CRYPTO_S_HW_READY } from "./constants.ts";
+import { VIRTIO_CRYPTO_S_HW_READY } from "../spec/virtio_crypto.ts";
 
 /** Device facts that are not capabilities. */
 export interface DeviceShape {

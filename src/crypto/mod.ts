@@ -22,7 +22,7 @@
  * @module
  */
 
-export * from "./constants.ts";
+export * from "../spec/virtio_crypto.ts";
 export * from "./wire.ts";
 export * from "./config.ts";
 export * from "./ctrl_session.ts";

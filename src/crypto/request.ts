@@ -17,7 +17,7 @@ import type { GuestMemory, GuestRegion } from "../memory/mod.ts";
 import { ChainCursor, ChainReader, type DescriptorChain } from "../virtio/mod.ts";
 import type { CryptoOp, EngineSession } from "../engine/engine.ts";
 import { SgList } from "../engine/sg_list.ts";
-import { CryptoOpDirection, Layout, MacAlgo, Status } from "./constants.ts";
+import { CryptoOpDirection, Layout, MacAlgo, Status } from "../spec/virtio_crypto.ts";
 import { readDataRequest } from "./data_codec.ts";
 import { DataRequest } from "./data_request.ts";
 import { type DataLimits, planDataVlf, VlfPlan } from "./data_vlf.ts";

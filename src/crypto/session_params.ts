@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Direction } from "./constants.ts";
-import { CryptoOpDirection, Opcode } from "./constants.ts";
+import type { Direction } from "../spec/virtio_crypto.ts";
+import { CryptoOpDirection, Opcode } from "../spec/virtio_crypto.ts";
 import type { SessionParams } from "../engine/engine.ts";
 import type { CtrlRequest } from "./ctrl_codec.ts";
 import type { VhostSessionRequest } from "./vhost_session.ts";

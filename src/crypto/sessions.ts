@@ -10,7 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type CryptoEngine, EngineError, type EngineSession, type SessionParams } from "../engine/engine.ts";
-import { Status } from "./constants.ts";
+import { Status } from "../spec/virtio_crypto.ts";
 import { SessionTable } from "./session_table.ts";
 
 const log = getLogger(["cryptobridge", "crypto"]);

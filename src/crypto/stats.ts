@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Status } from "./constants.ts";
+import { Status } from "../spec/virtio_crypto.ts";
 
 const STATUS_NAMES = ["ok", "err", "badmsg", "notsupp", "invsess", "nospc", "key_rejected"] as const;
 

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { Opcode, SymOpType } from "./constants.ts";
+import { Opcode, SymOpType } from "../spec/virtio_crypto.ts";
 import { readU32, readU64, writeU32, writeU64, writeU8 } from "../virtio/le.ts";
 import { CryptoWireError } from "./wire.ts";
 import { hex, requireKeyLen } from "./_wire_util.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Status, type StatusCode } from "./constants.ts";
+import { Status, type StatusCode } from "../spec/virtio_crypto.ts";
 
 /**
  * Which request layout is on the wire (virtio 1.3 §5.9.7.2, §5.9.7.4).

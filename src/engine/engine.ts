@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Direction } from "../crypto/constants.ts";
+import type { Direction } from "../spec/virtio_crypto.ts";
 import { SgList } from "./sg_list.ts";
 
 /** Per-service algorithm tables, keyed by the specification's algorithm ids (`src/crypto/constants.ts`). */

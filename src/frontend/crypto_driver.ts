@@ -7,7 +7,7 @@
  * @module
  */
 
-import { CryptoFeature, Layout } from "../crypto/constants.ts";
+import { CryptoFeature, Layout } from "../spec/virtio_crypto.ts";
 import {
   type CtrlRequest,
   decodeCreateSessionInput,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CryptoFeature } from "../crypto/constants.ts";
+import { CryptoFeature } from "../spec/virtio_crypto.ts";
 import { EventFd } from "../os/mod.ts";
 import { ProtocolFeature, Request, VHOST_USER_F_PROTOCOL_FEATURES } from "../vhost_user/mod.ts";
 import {

@@ -22,7 +22,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import { Status } from "../crypto/constants.ts";
+import { Status } from "../spec/virtio_crypto.ts";
 import { EPOLLIN, type Reactor } from "../os/mod.ts";
 import { DriverBufferList, UsedBuffer } from "../virtio/mod.ts";
 import type { ClaimedQueue } from "./crypto_driver.ts";

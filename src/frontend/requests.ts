@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Opcode, SymOpType, VIRTIO_CRYPTO_FLAG_SESSION_MODE } from "../crypto/constants.ts";
+import { Opcode, SymOpType, VIRTIO_CRYPTO_FLAG_SESSION_MODE } from "../spec/virtio_crypto.ts";
 import {
   DataRequest,
   DEFAULT_DATA_LIMITS,

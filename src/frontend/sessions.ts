@@ -5,7 +5,7 @@
  * @module
  */
 
-import { AlgChainOrder, Opcode, SymHashMode } from "../crypto/constants.ts";
+import { AlgChainOrder, Opcode, SymHashMode } from "../spec/virtio_crypto.ts";
 import type { CtrlRequest, VhostSessionRequest } from "../crypto/mod.ts";
 
 /** A session the front-end asks for. */

@@ -24,7 +24,7 @@ import {
   Opcode,
   SymHashMode,
   SymOpType,
-} from "../crypto/constants.ts";
+} from "../spec/virtio_crypto.ts";
 import type { VlfRole, WireLayout } from "../crypto/mod.ts";
 import { buildRequest, cipherRequest, type PartBytes, sessionRequest } from "./requests.ts";
 import type { SessionSpec } from "./sessions.ts";

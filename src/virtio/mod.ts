@@ -46,7 +46,7 @@ export {
   UsedBuffer,
 } from "./driver_queue.ts";
 export { CHAIN_ERROR_KINDS, VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
-export * from "./features.ts";
+export * from "../spec/virtio.ts";
 export {
   readU16,
   readU32,

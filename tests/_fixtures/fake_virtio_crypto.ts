@@ -17,7 +17,7 @@
  */
 
 import { CryptoDevice } from "../../src/crypto/device.ts";
-import { CipherAlgo, HashAlgo } from "../../src/crypto/constants.ts";
+import { CipherAlgo, HashAlgo } from "../../src/spec/virtio_crypto.ts";
 import { configMasks, type CryptoConfig, encodeConfig } from "../../src/crypto/mod.ts";
 import {
   allocHostMemory,

@@ -7,7 +7,7 @@ import {
   MacAlgo,
   Status,
   SymHashMode,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import { ctrlVlfPlan, decodeCtrlRequest, encodeCtrlRequest } from "../../src/crypto/mod.ts";
 import type { SessionParams } from "../../src/engine/mod.ts";
 

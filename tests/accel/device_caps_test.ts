@@ -6,7 +6,7 @@ import {
   probeList,
   withoutRefused,
 } from "../../src/accel/virtio_pci/mod.ts";
-import { CipherAlgo, HashAlgo, MacAlgo } from "../../src/crypto/constants.ts";
+import { CipherAlgo, HashAlgo, MacAlgo } from "../../src/spec/virtio_crypto.ts";
 import { configMasks, type CryptoConfig } from "../../src/crypto/mod.ts";
 import { EngineError } from "../../src/engine/mod.ts";
 

@@ -9,7 +9,7 @@ import {
   SLOT_IV,
   SLOT_STATUS,
 } from "../../src/accel/virtio_pci/mod.ts";
-import { AeadAlgo, CipherAlgo, HashAlgo, Opcode, Status } from "../../src/crypto/constants.ts";
+import { AeadAlgo, CipherAlgo, HashAlgo, Opcode, Status } from "../../src/spec/virtio_crypto.ts";
 import { DataRequest, readDataRequest } from "../../src/crypto/mod.ts";
 import {
   allocHostMemory,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { AeadAlgo, CipherAlgo, HashAlgo, MacAlgo } from "../../src/crypto/constants.ts";
+import { AeadAlgo, CipherAlgo, HashAlgo, MacAlgo } from "../../src/spec/virtio_crypto.ts";
 import { VirtioPciEngine } from "../../src/accel/virtio_pci/mod.ts";
 import { conformanceSuite } from "../engine/_conformance.ts";
 import { type FakeOptions, FakeVirtioCrypto } from "../_fixtures/fake_virtio_crypto.ts";

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { VirtioPciEngine, type VirtioPciEngineOptions } from "../../src/accel/virtio_pci/mod.ts";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { CryptoOp, ENGINE_FAILED, EngineError, type EngineSession, PENDING } from "../../src/engine/mod.ts";
 import { Mapping, Reactor } from "../../src/os/mod.ts";
 import { type FakeOptions, FakeVirtioCrypto } from "../_fixtures/fake_virtio_crypto.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Status } from "../../src/crypto/constants.ts";
+import { Status } from "../../src/spec/virtio_crypto.ts";
 import { SoftwareEngine } from "../../src/engine/software/mod.ts";
 import { ALGORITHMS, benchOp, SIZES } from "./engine_cases.ts";
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { AeadAlgo, CipherAlgo, MacAlgo } from "../../src/crypto/constants.ts";
+import { AeadAlgo, CipherAlgo, MacAlgo } from "../../src/spec/virtio_crypto.ts";
 import { allocHostMemory, type CryptoEngine, CryptoOp, type SessionParams } from "../../src/engine/mod.ts";
 
 /** Request sizes measured. */

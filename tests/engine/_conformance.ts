@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Status } from "../../src/crypto/constants.ts";
+import { Status } from "../../src/spec/virtio_crypto.ts";
 import type { AlgorithmInfo, Capabilities, CryptoEngine } from "../../src/engine/mod.ts";
 import { buildOp, hex, read, toHex, withEngine } from "./_helpers.ts";
 import { contractSuite } from "./_conformance_contract.ts";

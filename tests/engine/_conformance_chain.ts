@@ -14,7 +14,7 @@ import {
   MacAlgo,
   Status,
   SymHashMode,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import type { Capabilities, ChainSessionParams, CryptoEngine, SessionParams } from "../../src/engine/mod.ts";
 import { assertEngineError } from "./_conformance_contract.ts";
 import { buildOp, hex, read, toHex, withEngine } from "./_helpers.ts";

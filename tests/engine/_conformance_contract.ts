@@ -7,7 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { AeadAlgo, AkcipherAlgo, CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/crypto/constants.ts";
+import {
+  AeadAlgo,
+  AkcipherAlgo,
+  CipherAlgo,
+  HashAlgo,
+  MacAlgo,
+  Status,
+} from "../../src/spec/virtio_crypto.ts";
 import {
   allocHostMemory,
   type Capabilities,

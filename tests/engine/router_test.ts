@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import {
   allocHostMemory,
   type Capabilities,

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AeadAlgo, CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/crypto/constants.ts";
+import { AeadAlgo, CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { allocHostMemory, type CryptoEngine, CryptoOp } from "../../src/engine/mod.ts";
 import { keyMaterial } from "../../src/engine/software/key_copy.ts";
 import { SoftwareEngine } from "../../src/engine/software/mod.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ReferenceSession } from "../../src/cli/bench_verify.ts";
-import { Status } from "../../src/crypto/constants.ts";
+import { Status } from "../../src/spec/virtio_crypto.ts";
 import { runDaemon } from "../../src/daemon/daemon.ts";
 import type {
   Capabilities,

@@ -24,7 +24,7 @@ import {
   HashAlgo,
   MacAlgo,
   SymHashMode,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import type { Daemon, DaemonStats } from "../../src/daemon/daemon.ts";
 import {
   aeadRequest,

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { openFds } from "../_fixtures/fd_leaks.ts";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { encodeVhostSession, type VhostSessionRequest } from "../../src/crypto/mod.ts";
 import { type Daemon, runDaemon } from "../../src/daemon/daemon.ts";
 import { buildRequest, cipherRequest, VirtioCryptoDriver } from "../../src/frontend/mod.ts";

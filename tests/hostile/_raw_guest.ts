@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Status } from "../../src/crypto/constants.ts";
+import { Status } from "../../src/spec/virtio_crypto.ts";
 import { readVhostSessionReply, type VhostSessionRequest } from "../../src/crypto/mod.ts";
 import { GuestRam } from "../../src/frontend/mod.ts";
 import { EventFd } from "../../src/os/mod.ts";

@@ -3,7 +3,7 @@
 // front-end starts from a clean state. A second front-end while one is connected is refused without disturbing it.
 
 import assert from "node:assert/strict";
-import { Status } from "../../src/crypto/constants.ts";
+import { Status } from "../../src/spec/virtio_crypto.ts";
 import { Request, vringStatePayload } from "../../src/vhost_user/mod.ts";
 import { assertLogged, assertServesFresh, RawPeer, startDaemon, waitIdle } from "./_helpers.ts";
 import { assertRingServes, cbcBuffers, RawGuest, statusAt, symHeader } from "./_raw_guest.ts";

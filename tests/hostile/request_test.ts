@@ -11,7 +11,7 @@ import {
   Opcode,
   Status,
   SymHashMode,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import { writeU32 } from "../../src/virtio/mod.ts";
 import { IV, KEY, PT, startDaemon, type TestDaemon } from "./_helpers.ts";
 import {

@@ -4,7 +4,7 @@
 // The parser must copy the header (and the chain its descriptors) once and take every length from the copies.
 
 import assert from "node:assert/strict";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { DEFAULT_DATA_LIMITS } from "../../src/crypto/mod.ts";
 import { type ParserContext, RequestParser } from "../../src/crypto/request.ts";
 import { CryptoOp, type EngineSession } from "../../src/engine/engine.ts";

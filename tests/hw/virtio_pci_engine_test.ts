@@ -19,7 +19,7 @@ import {
   VirtioPciEngine,
   type VirtioPciEngineOptions,
 } from "../../src/accel/virtio_pci/mod.ts";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { PENDING } from "../../src/engine/mod.ts";
 import { Reactor } from "../../src/os/mod.ts";
 import { conformanceSuite } from "../engine/_conformance.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Status } from "../../src/crypto/constants.ts";
+import { Status } from "../../src/spec/virtio_crypto.ts";
 import { aeadRequest, type DriverOptions, type VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import type { AeadVector } from "../engine/vectors/_types.ts";
 import { CCM_VECTORS } from "../engine/vectors/ccm_rfc3610.ts";

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { buildRequest, cipherRequest } from "../../src/frontend/mod.ts";
 import { DriverBufferList, UsedBuffer } from "../../src/virtio/mod.ts";
 import { hex, startRig, toHex, waitFor } from "./_daemon.ts";

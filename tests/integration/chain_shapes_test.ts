@@ -16,7 +16,7 @@ import {
   MacAlgo,
   Status,
   SymHashMode,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import {
   aeadRequest,
   buildRequest,

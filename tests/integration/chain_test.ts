@@ -18,7 +18,7 @@ import {
   MacAlgo,
   Status,
   SymHashMode,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import { chainRequest, type DriverOptions, type SessionSpec } from "../../src/frontend/mod.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
 import { concat, ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";

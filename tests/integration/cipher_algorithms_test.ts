@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, type DriverOptions } from "../../src/frontend/mod.ts";
 import type { CipherVector } from "../engine/vectors/_types.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { buildRequest, cipherRequest } from "../../src/frontend/mod.ts";
 import { hex, startRig, toHex } from "./_daemon.ts";
 

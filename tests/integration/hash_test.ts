@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { HashAlgo, Status } from "../../src/crypto/constants.ts";
+import { HashAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { type DriverOptions, hashRequest } from "../../src/frontend/mod.ts";
 import type { HashVector } from "../engine/vectors/_types.ts";
 import { SHA3_FIPS202 } from "../engine/vectors/sha3_fips202.ts";

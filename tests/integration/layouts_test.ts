@@ -19,7 +19,7 @@ import {
   Status,
   SymHashMode,
   SymOpType,
-} from "../../src/crypto/constants.ts";
+} from "../../src/spec/virtio_crypto.ts";
 import {
   aeadRequest,
   buildRequest,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MacAlgo, Status } from "../../src/crypto/constants.ts";
+import { MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { type DriverOptions, macRequest } from "../../src/frontend/mod.ts";
 import type { MacVector } from "../engine/vectors/_types.ts";
 import { CMAC_VECTORS } from "../engine/vectors/cmac_rfc4493_sp800_38b.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, hashRequest, macRequest } from "../../src/frontend/mod.ts";
 import { DeferredEngine } from "../_fixtures/deferred_engine.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { hashRequest, type SessionSpec } from "../../src/frontend/mod.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
 import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";

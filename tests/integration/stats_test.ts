@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { AeadAlgo, CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { AeadAlgo, CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { aeadRequest, cipherRequest } from "../../src/frontend/mod.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
 import { GCM_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { AlgChainOrder, CipherAlgo, MacAlgo, Status, SymHashMode } from "../../src/crypto/constants.ts";
+import { AlgChainOrder, CipherAlgo, MacAlgo, Status, SymHashMode } from "../../src/spec/virtio_crypto.ts";
 import type { VhostSessionLayout } from "../../src/crypto/mod.ts";
 import { chainRequest, cipherRequest } from "../../src/frontend/mod.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CipherAlgo, Status } from "../../src/crypto/constants.ts";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, type VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import { DeferredEngine } from "../_fixtures/deferred_engine.ts";
 import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";

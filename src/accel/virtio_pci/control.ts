@@ -11,7 +11,7 @@
  */
 
 import { EngineError, type SessionParams } from "../../engine/mod.ts";
-import { AlgChainOrder, Layout, Opcode, Status, SymHashMode } from "../../crypto/constants.ts";
+import { AlgChainOrder, Layout, Opcode, Status, SymHashMode } from "../../spec/virtio_crypto.ts";
 import { type CtrlRequest, decodeCreateSessionInput, encodeCtrlRequest } from "../../crypto/mod.ts";
 import { RegionGuestMemory } from "../../memory/mod.ts";
 import { DriverBufferList, DriverQueue, splitRingLayout, UsedBuffer } from "../../virtio/mod.ts";

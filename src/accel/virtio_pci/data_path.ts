@@ -18,7 +18,7 @@
  */
 
 import { type CryptoOp, ENGINE_FAILED, PENDING } from "../../engine/mod.ts";
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import { RegionGuestMemory } from "../../memory/mod.ts";
 import {
   DriverBufferList,

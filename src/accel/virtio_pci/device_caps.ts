@@ -22,7 +22,7 @@ import {
   Service,
   SymHashMode,
   VIRTIO_CRYPTO_S_HW_READY,
-} from "../../crypto/constants.ts";
+} from "../../spec/virtio_crypto.ts";
 import type { CryptoConfig } from "../../crypto/mod.ts";
 
 /** Digest sizes in bytes, by `VIRTIO_CRYPTO_HASH_*` id (SHAKE: any length up to this). */

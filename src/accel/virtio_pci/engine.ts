@@ -31,7 +31,7 @@ import {
   PENDING,
   type SessionParams,
 } from "../../engine/mod.ts";
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import { EPOLLIN, type Reactor } from "../../os/mod.ts";
 import { capabilitiesFromConfig, chainProbe, type Probe, probeList, withoutRefused } from "./device_caps.ts";
 import { controlAreaSize } from "./control.ts";

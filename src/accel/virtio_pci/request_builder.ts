@@ -26,7 +26,7 @@
 
 import { type CryptoOp, ENGINE_FAILED, type SgList } from "../../engine/mod.ts";
 import { overlapsPartially, Span } from "../../engine/software/span.ts";
-import { Status, SymOpType } from "../../crypto/constants.ts";
+import { Status, SymOpType } from "../../spec/virtio_crypto.ts";
 import { DataRequest, writeDataRequest } from "../../crypto/mod.ts";
 import type { DriverBufferList } from "../../virtio/mod.ts";
 import type { DmaArea } from "./port.ts";

@@ -8,7 +8,7 @@
 
 import type { CryptoEngine, EngineSession, SessionParams } from "../../engine/mod.ts";
 import { AEADS, CIPHERS } from "../../engine/software/algorithms.ts";
-import { CryptoOpDirection, Opcode, SymOpType } from "../../crypto/constants.ts";
+import { CryptoOpDirection, Opcode, SymOpType } from "../../spec/virtio_crypto.ts";
 
 /** A device session, as the engine hands it to the router. */
 export class AccelSession implements EngineSession {

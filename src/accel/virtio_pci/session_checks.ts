@@ -8,7 +8,7 @@
 
 import { type Capabilities, EngineError, type SessionParams } from "../../engine/mod.ts";
 import { AEADS } from "../../engine/software/algorithms.ts";
-import { AlgChainOrder, CryptoOpDirection, SymHashMode } from "../../crypto/constants.ts";
+import { AlgChainOrder, CryptoOpDirection, SymHashMode } from "../../spec/virtio_crypto.ts";
 import { HASH_SIZES, MAC_SIZES } from "./device_caps.ts";
 
 /**

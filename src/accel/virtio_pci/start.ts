@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Layout, VIRTIO_CRYPTO_S_HW_READY } from "../../crypto/constants.ts";
+import { Layout, VIRTIO_CRYPTO_S_HW_READY } from "../../spec/virtio_crypto.ts";
 import { type CryptoConfig, decodeConfig } from "../../crypto/mod.ts";
 import {
   featureMask,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import type { CryptoOp } from "../engine.ts";
 import { fail } from "./fail.ts";
 import { CipherContext } from "./cipher_context.ts";

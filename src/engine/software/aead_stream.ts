@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import type { CryptoOp } from "../engine.ts";
 import type { SgList } from "../sg_list.ts";
 import { fail } from "./fail.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { AeadAlgo, CipherAlgo, HashAlgo, MacAlgo } from "../../crypto/constants.ts";
+import { AeadAlgo, CipherAlgo, HashAlgo, MacAlgo } from "../../spec/virtio_crypto.ts";
 
 /** Which OpenSSL provider serves an algorithm. */
 export type ProviderName = "default" | "legacy";

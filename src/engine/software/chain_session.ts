@@ -11,7 +11,7 @@
  * @module
  */
 
-import { AlgChainOrder, Status } from "../../crypto/constants.ts";
+import { AlgChainOrder, Status } from "../../spec/virtio_crypto.ts";
 import type { CryptoOp } from "../engine.ts";
 import type { AuthCore } from "./auth_core.ts";
 import type { CipherCore } from "./cipher_core.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import type { SgList } from "../sg_list.ts";
 import type { CipherEntry } from "./algorithms.ts";
 import { CipherContext } from "./cipher_context.ts";

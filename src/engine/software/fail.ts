@@ -6,7 +6,7 @@
  */
 
 import { libcrypto as C } from "../../../ffi/libcrypto.ts";
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 
 /**
  * Clears OpenSSL's error queue after a failed call and answers ERR.

@@ -6,7 +6,7 @@
  * ```ts
  * import { SoftwareEngine } from "./mod.ts";
  * import { CryptoOp, allocHostMemory } from "../mod.ts";
- * import { CipherAlgo, Status } from "../../crypto/constants.ts";
+ * import { CipherAlgo, Status } from "../../spec/virtio_crypto.ts";
  *
  * const engine = new SoftwareEngine();
  * const session = engine.createSession({ service: "cipher", algo: CipherAlgo.AES_CBC, key: new Uint8Array(16), direction: 1 });

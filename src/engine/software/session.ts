@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import type { CryptoEngine, CryptoOp, EngineSession, SessionParams } from "../engine.ts";
 import type { AuthCore } from "./auth_core.ts";
 import type { CipherCore } from "./cipher_core.ts";

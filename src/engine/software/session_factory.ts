@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AlgChainOrder, CryptoOpDirection, SymHashMode } from "../../crypto/constants.ts";
+import { AlgChainOrder, CryptoOpDirection, SymHashMode } from "../../spec/virtio_crypto.ts";
 import {
   type AeadSessionParams,
   type ChainSessionParams,

@@ -10,7 +10,7 @@
  */
 
 import { libcrypto as C } from "../../../ffi/libcrypto.ts";
-import { Status } from "../../crypto/constants.ts";
+import { Status } from "../../spec/virtio_crypto.ts";
 import {
   type Capabilities,
   type CryptoEngine,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MacAlgo } from "../../../src/crypto/constants.ts";
+import { MacAlgo } from "../../../src/spec/virtio_crypto.ts";
 import { ascii, counting, h, type MacVector, repeat } from "./_types.ts";
 
 const CASES = [

@@ -43,7 +43,7 @@ export const VIRTIO_F_NOTIFICATION_DATA = 38;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { featureMask, VIRTIO_F_VERSION_1 } from "./features.ts";
+ * import { featureMask, VIRTIO_F_VERSION_1 } from "./virtio.ts";
  * assert.equal(featureMask(VIRTIO_F_VERSION_1), 0x1_0000_0000n);
  * ```
  */
@@ -65,7 +65,7 @@ export function featureMask(bit: number): bigint {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { hasFeature, VIRTIO_F_EVENT_IDX_MASK, VIRTIO_F_EVENT_IDX } from "./features.ts";
+ * import { hasFeature, VIRTIO_F_EVENT_IDX_MASK, VIRTIO_F_EVENT_IDX } from "./virtio.ts";
  * assert.ok(hasFeature(VIRTIO_F_EVENT_IDX_MASK, VIRTIO_F_EVENT_IDX));
  * ```
  */
