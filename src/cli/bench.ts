@@ -20,6 +20,7 @@ import { type BenchReport, formatProgress, formatTable } from "./bench_output.ts
 import { type BenchConfig, type BenchProgress, runBench } from "./bench_run.ts";
 import { pinSelf, type ServeProcess, startServe } from "./bench_serve.ts";
 import { UsageError } from "./errors.ts";
+import { VERSION } from "../daemon/version.ts";
 
 /** `bench --help`. */
 export const BENCH_HELP = `cryptobridge bench: drive a vhost-user crypto back-end and measure it
@@ -303,8 +304,6 @@ export async function bench(args: string[]): Promise<number> {
     } finally {
       progress?.clear();
     }
-    // Imported here, not at the top: main.ts imports this module to register the command.
-    const { VERSION } = await import("./main.ts");
     if (o.json) console.log(JSON.stringify(report(o, { version: VERSION, socket, serve }, results), null, 2));
     else console.log(formatTable(results));
     return 0;

@@ -5,9 +5,10 @@
  * @module
  */
 
-import { Binder, type BindResult, DEFAULT_STATE_FILE, FileBindState } from "../pci/mod.ts";
+import { bindFunction, type BindOutcome } from "../admin/mod.ts";
+import { DEFAULT_STATE_FILE } from "../pci/mod.ts";
 import { parseCommand, stringOption } from "./args.ts";
-import { bdfArgument, requireRoot, SYSFS_OPTION, sysfsFrom } from "./pci_args.ts";
+import { bdfArgument, SYSFS_OPTION, sysfsRootOf } from "./pci_args.ts";
 
 /** `bind --help`. */
 export const BIND_HELP = `cryptobridge bind: give a PCI function to vfio-pci, so cryptobridge can drive it
@@ -32,35 +33,24 @@ missing. If a step fails, the function goes back to its original driver. Needs r
  * Prints a bind or unbind result.
  *
  * @param result The result.
- * @param lines The dry-run plan lines (`Binder.describe`).
  * @param json Print JSON instead.
  */
-export function printResult(result: BindResult, lines: readonly string[], json: boolean): void {
-  const dryRun = !result.changed && result.plan.steps.length > 0;
+export function printResult(result: BindOutcome, json: boolean): void {
   if (json) {
-    const { bdf, from, to, changed } = result;
-    console.log(
-      JSON.stringify({
-        bdf,
-        from,
-        to: to ?? null,
-        changed,
-        dryRun,
-        plan: dryRun ? lines : [],
-        notes: result.plan.notes,
-      }),
-    );
+    const { bdf, from, to, changed, dryRun } = result;
+    const plan = dryRun ? result.steps : [];
+    console.log(JSON.stringify({ bdf, from, to: to ?? null, changed, dryRun, plan, notes: result.notes }));
     return;
   }
-  if (dryRun) {
+  if (result.dryRun) {
     console.log(
       `Dry run, nothing changed. For ${result.bdf} (now on ${result.from ?? "no driver"}) it would:`,
     );
-    for (const line of lines) console.log(`  ${line}`);
+    for (const line of result.steps) console.log(`  ${line}`);
   } else if (result.changed) {
     console.log(`${result.bdf}: ${result.from ?? "no driver"} -> ${result.to ?? "no driver"}`);
   }
-  for (const note of result.plan.notes) console.log(note);
+  for (const note of result.notes) console.log(note);
 }
 
 /**
@@ -84,18 +74,13 @@ export function bind(args: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   const bdf = bdfArgument("bind", positionals);
-  const sysfs = sysfsFrom(values.sysfs);
-  const dryRun = values["dry-run"] === true;
-  if (!dryRun) requireRoot("bind", sysfs);
-  const binder = new Binder({
-    sysfs,
-    state: new FileBindState(stringOption(values.state, DEFAULT_STATE_FILE)),
-  });
-  const result = binder.bind(bdf, {
-    dryRun,
+  const result = bindFunction(bdf, {
+    ...sysfsRootOf(values.sysfs),
+    stateFile: stringOption(values.state, DEFAULT_STATE_FILE),
+    dryRun: values["dry-run"] === true,
     noIommu: values.noiommu === true,
     ...(typeof values.driver === "string" ? { driver: values.driver } : {}),
   });
-  printResult(result, binder.describe(result.plan), values.json === true);
+  printResult(result, values.json === true);
   return Promise.resolve(0);
 }

@@ -5,8 +5,8 @@
  */
 
 import type { SparseArea } from "../vfio/mod.ts";
-import type { InfoReport } from "./info.ts";
-import { table } from "./list.ts";
+import type { InfoReport } from "../admin/mod.ts";
+import { table } from "./table.ts";
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;

@@ -11,9 +11,9 @@ import { bind, BIND_HELP } from "./bind.ts";
 import { unbind, UNBIND_HELP } from "./unbind.ts";
 import { info, INFO_HELP } from "./info.ts";
 import { UsageError } from "./errors.ts";
+import { VERSION } from "../daemon/version.ts";
 
-/** The version, from deno.json. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** Top-level `--help`. */
 export const MAIN_HELP =

@@ -1,11 +1,10 @@
 /**
  * What `list`, `bind`, `unbind` and `info` share: the PCI address argument (with the swapped-arguments check of
- * dpdk-devbind), the sysfs root, and the root-user check.
+ * dpdk-devbind) and the sysfs root option. (The root check is the library's: `src/admin/host.ts`.)
  *
  * @module
  */
 
-import { effectiveUid, Sysfs } from "../os/mod.ts";
 import { normalizeBdf } from "../pci/mod.ts";
 import { UsageError } from "./errors.ts";
 
@@ -13,13 +12,13 @@ import { UsageError } from "./errors.ts";
 export const SYSFS_OPTION = { sysfs: { type: "string" } } as const;
 
 /**
- * The sysfs to use.
+ * `--sysfs`, as the library's host options.
  *
- * @param value `--sysfs`, if given.
- * @returns A `Sysfs` rooted there, or at /sys.
+ * @param value The option's value.
+ * @returns `{ sysfsRoot }` when given.
  */
-export function sysfsFrom(value: string | boolean | undefined): Sysfs {
-  return new Sysfs(typeof value === "string" ? value : "/sys");
+export function sysfsRootOf(value: string | boolean | undefined): { sysfsRoot?: string } {
+  return typeof value === "string" ? { sysfsRoot: value } : {};
 }
 
 /**
@@ -55,19 +54,4 @@ export function bdfArgument(command: string, positionals: readonly string[]): st
     throw new UsageError(`${command} takes one PCI address: got ${positionals.join(" ")}`);
   }
   return bdf;
-}
-
-/**
- * Refuses to go on as a non-root user where sysfs or /dev/vfio writes need root.
- *
- * @param command The subcommand, for the message.
- * @param sysfs The sysfs in use (a fake tree needs no root).
- * @throws Error saying to run as root.
- */
-export function requireRoot(command: string, sysfs: Sysfs): void {
-  if (sysfs.root !== "/sys" || effectiveUid() === 0) return;
-  throw new Error(
-    `${command} must run as root: it writes to /sys/bus/pci and opens /dev/vfio: run it with sudo ` +
-      `(or try \`cryptobridge ${command} … --dry-run\`, which only reads)`,
-  );
 }

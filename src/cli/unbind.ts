@@ -4,10 +4,11 @@
  * @module
  */
 
-import { Binder, DEFAULT_STATE_FILE, FileBindState } from "../pci/mod.ts";
+import { unbindFunction } from "../admin/mod.ts";
+import { DEFAULT_STATE_FILE } from "../pci/mod.ts";
 import { parseCommand, stringOption } from "./args.ts";
 import { printResult } from "./bind.ts";
-import { bdfArgument, requireRoot, SYSFS_OPTION, sysfsFrom } from "./pci_args.ts";
+import { bdfArgument, SYSFS_OPTION, sysfsRootOf } from "./pci_args.ts";
 
 /** `unbind --help`. */
 export const UNBIND_HELP = `cryptobridge unbind: give a PCI function back to the driver it had before bind
@@ -43,14 +44,11 @@ export function unbind(args: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   const bdf = bdfArgument("unbind", positionals);
-  const sysfs = sysfsFrom(values.sysfs);
-  const dryRun = values["dry-run"] === true;
-  if (!dryRun) requireRoot("unbind", sysfs);
-  const binder = new Binder({
-    sysfs,
-    state: new FileBindState(stringOption(values.state, DEFAULT_STATE_FILE)),
+  const result = unbindFunction(bdf, {
+    ...sysfsRootOf(values.sysfs),
+    stateFile: stringOption(values.state, DEFAULT_STATE_FILE),
+    dryRun: values["dry-run"] === true,
   });
-  const result = binder.unbind(bdf, { dryRun });
-  printResult(result, binder.describe(result.plan), values.json === true);
+  printResult(result, values.json === true);
   return Promise.resolve(0);
 }
