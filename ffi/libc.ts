@@ -308,6 +308,24 @@ const symbols = {
     result: "isize",
   },
   getpid: { parameters: [], result: "i32" },
+  /** The calling thread's id (glibc >= 2.30): what sched_setaffinity pins when given it. */
+  gettid: { parameters: [], result: "i32" },
+  sched_setaffinity: {
+    parameters: [
+      "i32", // pid_t pid (a thread id: that thread only)
+      "usize", // size_t cpusetsize
+      "buffer", // const cpu_set_t *mask
+    ],
+    result: "i32",
+  },
+  sched_getaffinity: {
+    parameters: [
+      "i32", // pid_t pid
+      "usize", // size_t cpusetsize
+      "buffer", // cpu_set_t *mask
+    ],
+    result: "i32",
+  },
   geteuid: { parameters: [], result: "u32" },
   kill: {
     parameters: [
@@ -328,11 +346,12 @@ try {
 /** The libc symbols. Call them through the wrappers in `src/os/`, which check results and read errno. */
 export const libc: Deno.StaticForeignLibraryInterface<typeof symbols> = library.symbols;
 
-// The main thread's errno lives at a fixed address: one view, created once, reads it in ~2 ns.
+// errno is per thread, at a fixed address for each: this module is evaluated once per isolate (the main thread, and
+// each Worker on its own thread), so each thread's view, created once, reads that thread's errno in ~2 ns.
 const errnoView = new Int32Array(Deno.UnsafePointerView.getArrayBuffer(libc.__errno_location()!, 4));
 
 /**
- * errno of the calling (main) thread. Read it right after the failing call, before any other FFI call.
+ * errno of the calling thread. Read it right after the failing call, before any other FFI call.
  *
  * @returns The current errno value.
  */

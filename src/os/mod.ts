@@ -8,7 +8,8 @@
 export { Fd, isFdOpen } from "./fd.ts";
 export { createMemfd, fileCovers, type MapOptions, Mapping } from "./mapping.ts";
 export { EventFd } from "./eventfd.ts";
-export { Reactor, type ReactorOptions, type ReadyHandler } from "./reactor.ts";
+export { Reactor, type ReactorOptions, type ReadyHandler, type WaitMode } from "./reactor.ts";
+export { pinThread, threadAffinity, threadId } from "./thread.ts";
 export {
   MAX_FDS,
   UnixConnection,

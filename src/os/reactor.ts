@@ -1,30 +1,30 @@
 /**
- * `Reactor`: the daemon's one event loop, a single epoll set (design.md decision 2, vfio-ffi.md §4.7).
+ * `Reactor`: an event loop over one epoll set (`EpollSet`), in one of two ways of waiting (design.md decision 2,
+ * vfio-ffi.md §4.7):
  *
- * Exactly one `epoll_wait` is pending at a time, as a `nonblocking: true` FFI call on one Deno blocking-pool thread;
- * a wake eventfd in the set lets `stop()` and `setIdle()` end that wait. When it returns, handlers run synchronously
- * on the main thread, then synchronous `epoll_wait(…, 0)` rounds drain what arrived meanwhile, so a burst costs one
- * thread hop instead of one per event. Registered fds should be O_NONBLOCK and O_CLOEXEC (the reactor's own are).
+ * - `pool` (default; the main thread): exactly one `epoll_wait` is pending at a time, as a `nonblocking: true` FFI
+ *   call on a Deno blocking-pool thread, so the thread's own event loop (timers, promises, other I/O) keeps
+ *   running. Each wake-up costs a thread hop (tens of microseconds).
+ * - `thread` (a VM's Worker): the wait is a synchronous `epoll_wait` on the calling thread, which is given to the
+ *   reactor: no thread hop per wake-up. The loop yields to the event loop every millisecond while busy, after each
+ *   idle `tickMs` and when a handler asks (`requestYield()`, e.g. a control message arrived), so timers and
+ *   messages run late by at most `tickMs` when idle.
  *
- * Registrations are named by a token, not by the fd number: the token is the epoll `data`, so an event that was
- * already queued for a closed fd is not delivered to a new registration that reused the number.
+ * In both, handlers run synchronously on the reactor's thread, then synchronous `epoll_wait(…, 0)` rounds drain
+ * what arrived meanwhile. A wake eventfd in the set lets `stop()` and `setIdle()` end a wait. Poll mode (an `idle`
+ * function) busy-polls instead of waiting. Registered fds should be O_NONBLOCK and O_CLOEXEC (the reactor's own
+ * are).
  *
  * @module
  */
 
 import { setImmediate } from "node:timers";
-import { check, lastErrno, libc } from "../../ffi/libc.ts";
-import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLIN } from "../../ffi/constants.ts";
-import { Errno, ErrnoError } from "../../ffi/errno.ts";
-import { encodeEpollEvent, EPOLL_EVENT_SIZE, epollEventData, epollEventEvents } from "../../ffi/structs.ts";
-import { EventFd } from "./eventfd.ts";
-import { Fd } from "./fd.ts";
+import { EpollSet, type ReadyHandler, WAKE_TOKEN } from "./epoll_set.ts";
 
-/**
- * Called with the ready EPOLL* bits of a registration. Runs synchronously inside the reactor loop; if it returns a
- * promise (an async function), that promise is not awaited, but its rejection is reported like a throw.
- */
-export type ReadyHandler = (events: number) => void;
+export type { ReadyHandler } from "./epoll_set.ts";
+
+/** How a reactor waits: on a Deno pool thread (`pool`), or on its own thread (`thread`). */
+export type WaitMode = "pool" | "thread";
 
 /** Options of `new Reactor()`. */
 export interface ReactorOptions {
@@ -47,6 +47,10 @@ export interface ReactorOptions {
    * again. Poll mode keeps one CPU busy: it is for benchmarks and dedicated cores.
    */
   readonly idle?: () => boolean;
+  /** How to wait (default `pool`); see the module documentation. */
+  readonly wait?: WaitMode;
+  /** `thread` mode: the longest synchronous wait in milliseconds, so timers still run when idle (default 50). */
+  readonly tickMs?: number;
   /** epoll_event slots per wait (default 64). */
   readonly maxEvents?: number;
   /** Synchronous `epoll_wait(…, 0)` rounds after each wake-up before re-arming the blocking wait (default 16). */
@@ -61,16 +65,9 @@ export interface ReactorOptions {
   readonly pollEvery?: number;
 }
 
-interface Registration {
-  readonly fd: number;
-  readonly handler: ReadyHandler;
-}
-
 /** Poll mode yields to the event loop at most this often (and at most every `yieldEvery` rounds). */
 const YIELD_INTERVAL_MS = 1;
 
-/** epoll `data` of the wake eventfd; registration tokens start at 1. */
-const WAKE_TOKEN = 0;
 /** Consecutive failed nonblocking waits (errno unknown, presumably EINTR) before asking errno synchronously. */
 const WAIT_RETRIES = 3;
 
@@ -89,7 +86,7 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 /**
- * One epoll set with one pending blocking wait, dispatching readiness to handlers.
+ * An event loop dispatching readiness to handlers.
  *
  * @example
  * ```ts ignore
@@ -108,28 +105,20 @@ export class Reactor implements Disposable {
   /** The token `onError` receives when `idle()` threw. */
   static readonly IDLE_TOKEN: number = WAKE_TOKEN;
 
-  readonly #epoll: Fd;
-  readonly #wake: EventFd;
-  // The pending nonblocking epoll_wait writes here from a pool thread through a raw pointer, which does not keep
-  // the buffer alive: this field does, for the reactor's whole life (an ArrayBuffer never moves in memory).
-  readonly #events: ArrayBuffer;
-  readonly #eventsView: DataView;
-  readonly #eventsBytes: Uint8Array;
-  readonly #eventsPointer: Deno.PointerObject;
-  readonly #ctlView = new DataView(new ArrayBuffer(EPOLL_EVENT_SIZE));
-  readonly #ctlBytes = new Uint8Array(this.#ctlView.buffer);
-  readonly #maxEvents: number;
+  readonly #set: EpollSet;
+  readonly #wait: WaitMode;
+  readonly #tickMs: number;
   readonly #drainRounds: number;
   readonly #yieldEvery: number;
   readonly #pollEvery: number;
   readonly #onError: ((error: unknown, token: number) => void) | undefined;
-  readonly #registrations = new Map<number, Registration>();
-  readonly #tokenByFd = new Map<number, number>();
+  readonly #report = (error: unknown, token: number): void => this.#reportFault(error, token);
   #idle: (() => boolean) | undefined;
-  #nextToken = WAKE_TOKEN + 1;
   #failures = 0;
   #running = false;
   #stopRequested = false;
+  #yieldRequested = false;
+  #lastYield = 0;
   #closing = false;
   #closed = false;
   #errors: unknown[] = [];
@@ -138,41 +127,33 @@ export class Reactor implements Disposable {
   /**
    * Creates the epoll set (close-on-exec) and its wake eventfd.
    *
-   * @param options Error reporting, poll mode and batch sizes.
+   * @param options How to wait, error reporting, poll mode and batch sizes.
    * @throws ErrnoError when epoll_create1, eventfd or epoll_ctl fails.
    */
   constructor(options: ReactorOptions = {}) {
-    this.#maxEvents = positiveInteger("maxEvents", options.maxEvents, 64);
+    this.#wait = options.wait ?? "pool";
+    this.#tickMs = positiveInteger("tickMs", options.tickMs, 50);
     this.#drainRounds = positiveInteger("drainRounds", options.drainRounds, 16);
     this.#yieldEvery = positiveInteger("yieldEvery", options.yieldEvery, 64);
     this.#pollEvery = positiveInteger("pollEvery", options.pollEvery, 16);
     this.#onError = options.onError;
     this.#idle = options.idle;
-    this.#events = new ArrayBuffer(this.#maxEvents * EPOLL_EVENT_SIZE);
-    this.#eventsView = new DataView(this.#events);
-    this.#eventsBytes = new Uint8Array(this.#events);
-    this.#eventsPointer = Deno.UnsafePointer.of(this.#events)!;
-    this.#epoll = new Fd(check(libc.epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
-    let wake: EventFd | undefined;
-    try {
-      wake = new EventFd();
-      this.#ctl(EPOLL_CTL_ADD, wake.fd, EPOLLIN, WAKE_TOKEN);
-    } catch (e) {
-      wake?.close();
-      this.#epoll.close();
-      throw e;
-    }
-    this.#wake = wake;
+    this.#set = new EpollSet(positiveInteger("maxEvents", options.maxEvents, 64));
   }
 
   /** Number of live registrations. */
   get size(): number {
-    return this.#registrations.size;
+    return this.#set.size;
   }
 
   /** Whether `run()` is in progress. */
   get isRunning(): boolean {
     return this.#running;
+  }
+
+  /** How this reactor waits. */
+  get waitMode(): WaitMode {
+    return this.#wait;
   }
 
   /**
@@ -186,15 +167,7 @@ export class Reactor implements Disposable {
    */
   add(fd: number, events: number, handler: ReadyHandler): number {
     this.#checkOpen("add a descriptor to");
-    const token = this.#nextToken++;
-    this.#ctl(EPOLL_CTL_ADD, fd, events, token);
-    // The ADD succeeded, so an old registration under this number is for a file that was closed without
-    // remove(): the kernel dropped it already; forget it too (its token goes stale).
-    const stale = this.#tokenByFd.get(fd);
-    if (stale !== undefined) this.#registrations.delete(stale);
-    this.#registrations.set(token, { fd, handler });
-    this.#tokenByFd.set(fd, token);
-    return token;
+    return this.#set.add(fd, events, handler);
   }
 
   /**
@@ -206,11 +179,7 @@ export class Reactor implements Disposable {
    */
   modify(token: number, events: number): void {
     this.#checkOpen("modify a registration of");
-    const registration = this.#registrations.get(token);
-    if (registration === undefined) {
-      throw new Error(`Cannot modify reactor registration ${token}: it is not registered`);
-    }
-    this.#ctl(EPOLL_CTL_MOD, registration.fd, events, token);
+    this.#set.modify(token, events);
   }
 
   /**
@@ -221,18 +190,7 @@ export class Reactor implements Disposable {
    * @param token The token from `add()`.
    */
   remove(token: number): void {
-    const registration = this.#registrations.get(token);
-    if (registration === undefined) return;
-    this.#registrations.delete(token);
-    this.#tokenByFd.delete(registration.fd);
-    if (this.#closed) return;
-    if (libc.epoll_ctl(this.#epoll.raw, EPOLL_CTL_DEL, registration.fd, this.#ctlBytes) < 0) {
-      const errno = lastErrno();
-      // EBADF: the fd is closed. ENOENT: its number now names a file that is not in the set. Both mean gone.
-      if (errno !== Errno.EBADF && errno !== Errno.ENOENT) {
-        throw new ErrnoError(errno, "epoll_ctl(DEL)", `(fd ${registration.fd})`);
-      }
-    }
+    this.#set.remove(token);
   }
 
   /**
@@ -243,7 +201,15 @@ export class Reactor implements Disposable {
    */
   setIdle(idle: (() => boolean) | undefined): void {
     this.#idle = idle;
-    if (this.#running && idle !== undefined) this.#wake.signal();
+    if (this.#running && idle !== undefined && this.#wait === "pool") this.#set.wake();
+  }
+
+  /**
+   * `thread` mode: yield to the event loop right after the current dispatch (a message for this thread was
+   * signalled, a timer is due). Nothing to do in `pool` mode, whose event loop never stops.
+   */
+  requestYield(): void {
+    this.#yieldRequested = true;
   }
 
   /**
@@ -260,13 +226,14 @@ export class Reactor implements Disposable {
     try {
       while (!this.#stopRequested) {
         const idle = this.#idle;
-        if (idle === undefined) await this.#waitOnce();
-        else await this.#pollWhile(idle);
+        if (idle !== undefined) await this.#pollWhile(idle);
+        else if (this.#wait === "pool") await this.#waitOnPool();
+        else await this.#waitHere();
       }
     } finally {
       this.#running = false;
       this.#stopRequested = false;
-      this.#wake.consume(); // a stop() that arrived mid-batch left a count: do not wake the next run() with it
+      this.#set.clearWake(); // a stop() that arrived mid-batch left a count: do not wake the next run() with it
       if (this.#closing) this.#closeNow();
     }
     this.#throwCollected();
@@ -280,7 +247,7 @@ export class Reactor implements Disposable {
   stop(): void {
     if (!this.#running || this.#stopRequested) return;
     this.#stopRequested = true;
-    this.#wake.signal();
+    this.#set.wake();
   }
 
   /**
@@ -301,34 +268,48 @@ export class Reactor implements Disposable {
 
   #closeNow(): void {
     this.#closed = true;
-    this.#registrations.clear();
-    this.#tokenByFd.clear();
-    this.#wake.close();
-    this.#epoll.close();
+    this.#set.close();
   }
 
   #checkOpen(action: string): void {
-    if (this.#closing) throw new Error(`Cannot ${action} reactor: it is closed`);
+    if (this.#closing || this.#closed) throw new Error(`Cannot ${action} reactor: it is closed`);
   }
 
-  #ctl(op: number, fd: number, events: number, token: number): void {
-    encodeEpollEvent(this.#ctlView, 0, events, token);
-    check(libc.epoll_ctl(this.#epoll.raw, op, fd, this.#ctlBytes), "epoll_ctl", `(fd ${fd})`);
-  }
-
-  /** One blocking wait on the pool thread, its dispatch, then synchronous drain rounds. */
-  async #waitOnce(): Promise<void> {
-    const n = await libc.epoll_wait_nonblocking(this.#epoll.raw, this.#eventsPointer, this.#maxEvents, -1);
+  /** `pool` mode: one blocking wait on the pool thread, its dispatch, then synchronous drain rounds. */
+  async #waitOnPool(): Promise<void> {
+    const n = await this.#set.waitOnPool();
     if (n < 0) {
       this.#waitFailed();
       return;
     }
     this.#failures = 0;
-    this.#dispatch(n);
+    this.#set.dispatch(n, this.#report);
+    this.#drain();
+  }
+
+  /**
+   * `thread` mode: one synchronous wait (at most `tickMs`), its dispatch and drain; microtasks run after every
+   * batch (completions flushed in a microtask), the event loop after an idle tick, every millisecond while busy,
+   * and when asked.
+   */
+  async #waitHere(): Promise<void> {
+    const n = this.#set.waitHere(this.#tickMs);
+    this.#set.dispatch(n, this.#report);
+    this.#drain();
+    await null;
+    const now = performance.now();
+    if (n === 0 || this.#yieldRequested || now - this.#lastYield >= YIELD_INTERVAL_MS) {
+      this.#yieldRequested = false;
+      await yieldToEventLoop();
+      this.#lastYield = performance.now();
+    }
+  }
+
+  #drain(): void {
     for (let round = 0; round < this.#drainRounds && !this.#stopRequested; round++) {
-      const more = this.#pollNow();
+      const more = this.#set.waitHere(0);
       if (more === 0) return;
-      this.#dispatch(more);
+      this.#set.dispatch(more, this.#report);
     }
   }
 
@@ -339,18 +320,7 @@ export class Reactor implements Disposable {
   #waitFailed(): void {
     if (++this.#failures < WAIT_RETRIES) return;
     this.#failures = 0;
-    const n = libc.epoll_wait(this.#epoll.raw, this.#eventsBytes, this.#maxEvents, 0);
-    if (n < 0) throw new ErrnoError(lastErrno(), "epoll_wait");
-    this.#dispatch(n);
-  }
-
-  /** A synchronous `epoll_wait(…, 0)`; EINTR counts as no events. */
-  #pollNow(): number {
-    const n = libc.epoll_wait(this.#epoll.raw, this.#eventsBytes, this.#maxEvents, 0);
-    if (n >= 0) return n;
-    const errno = lastErrno();
-    if (errno === Errno.EINTR) return 0;
-    throw new ErrnoError(errno, "epoll_wait");
+    this.#set.dispatch(this.#set.waitHere(0), this.#report); // throws ErrnoError with the real errno
   }
 
   /** Poll mode: see `ReactorOptions.idle`. Returns when stopped, switched, or when `idle()` returns false. */
@@ -358,8 +328,8 @@ export class Reactor implements Disposable {
     let lastYield = performance.now();
     for (let round = 1; !this.#stopRequested && this.#idle === idle; round++) {
       if (round % this.#pollEvery === 1 || this.#pollEvery === 1) {
-        const n = this.#pollNow();
-        if (n > 0) this.#dispatch(n);
+        const n = this.#set.waitHere(0);
+        if (n > 0) this.#set.dispatch(n, this.#report);
       }
       if (!this.#callIdle(idle)) {
         if (this.#idle === idle) this.#idle = undefined;
@@ -379,33 +349,12 @@ export class Reactor implements Disposable {
     try {
       return idle();
     } catch (e) {
-      this.#report(e, Reactor.IDLE_TOKEN);
+      this.#reportFault(e, Reactor.IDLE_TOKEN);
       return this.#onError !== undefined;
     }
   }
 
-  #dispatch(count: number): void {
-    const view = this.#eventsView;
-    for (let i = 0; i < count; i++) {
-      const offset = i * EPOLL_EVENT_SIZE;
-      const token = epollEventData(view, offset);
-      if (token === WAKE_TOKEN) {
-        this.#wake.consume();
-        continue;
-      }
-      // Undefined for a stale event: the registration was removed earlier in this batch or while waiting.
-      const registration = this.#registrations.get(token);
-      if (registration === undefined) continue;
-      try {
-        const result: unknown = registration.handler(epollEventEvents(view, offset));
-        if (result instanceof Promise) result.catch((e: unknown) => this.#report(e, token));
-      } catch (e) {
-        this.#report(e, token);
-      }
-    }
-  }
-
-  #report(error: unknown, token: number): void {
+  #reportFault(error: unknown, token: number): void {
     const onError = this.#onError;
     if (onError === undefined) {
       this.#errors.push(error);
