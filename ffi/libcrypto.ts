@@ -236,6 +236,33 @@ const symbols = {
     ],
     result: "i32",
   },
+  // The low-level SHA-256 API (deprecated in OpenSSL 3, still exported): the only way to read a SHA-256 state
+  // after a partial message, which HMAC precomputes for accelerators need (a QAT content descriptor holds the
+  // states after key ^ ipad and key ^ opad). Optional, so a libcrypto without them still loads.
+  SHA256_Init: {
+    parameters: [
+      "buffer", // SHA256_CTX *c
+    ],
+    result: "i32",
+    optional: true,
+  },
+  SHA256_Update: {
+    parameters: [
+      "buffer", // SHA256_CTX *c
+      "buffer", // const void *data
+      "usize", // size_t len
+    ],
+    result: "i32",
+    optional: true,
+  },
+  SHA256_Final: {
+    parameters: [
+      "buffer", // unsigned char *md
+      "buffer", // SHA256_CTX *c
+    ],
+    result: "i32",
+    optional: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let library: Deno.DynamicLibrary<typeof symbols>;
@@ -252,6 +279,19 @@ try {
 
 /** The libcrypto symbols. Only `src/engine/software/` calls them. */
 export const libcrypto: Deno.StaticForeignLibraryInterface<typeof symbols> = library.symbols;
+
+/**
+ * `SHA256_CTX` (`sha.h`) on x86-64: `{ SHA_LONG h[8]; SHA_LONG Nl, Nh; SHA_LONG data[16]; unsigned int num,
+ * md_len; }`, SHA_LONG being a 32-bit unsigned int in host order.
+ */
+export const SHA256_CTX = {
+  SIZE: 112,
+  H: 0,
+  NL: 32,
+  NH: 36,
+  NUM: 104,
+  MD_LEN: 108,
+} as const;
 
 /** `OpenSSL_version()` selector for the full version text (`crypto.h`). */
 export const OPENSSL_VERSION = 0;
