@@ -20,11 +20,13 @@ import { VfioError } from "./errors.ts";
 export class MsixVectors implements Disposable {
   readonly #device: VfioDevice;
   readonly #eventfds: EventFd[];
+  readonly #index: number;
   #enabled = true;
 
-  private constructor(device: VfioDevice, eventfds: EventFd[]) {
+  private constructor(device: VfioDevice, eventfds: EventFd[], index: number) {
     this.#device = device;
     this.#eventfds = eventfds;
+    this.#index = index;
   }
 
   /**
@@ -32,15 +34,18 @@ export class MsixVectors implements Disposable {
    *
    * @param device The device.
    * @param count Vectors (1..table size).
+   * @param index The IRQ index: MSI-X (default), or MSI for a function that has only MSI (the same eventfd
+   *   signalling; vfio-pci enables MSI with `count` vectors the same way).
    * @returns The vectors.
    * @throws VfioError `irq` when the device has fewer vectors or no eventfd support.
    */
-  static enable(device: VfioDevice, count: number): MsixVectors {
-    const info = device.irqInfo(VFIO_PCI_MSIX_IRQ_INDEX);
+  static enable(device: VfioDevice, count: number, index: number = VFIO_PCI_MSIX_IRQ_INDEX): MsixVectors {
+    const info = device.irqInfo(index);
     if (!info.eventfd || count < 1 || count > info.count) {
       throw new VfioError(
         "irq",
-        `Cannot enable ${count} MSI-X vectors on ${device.name}: it has ${info.count}` +
+        `Cannot enable ${count} ${index === VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" : "MSI"} vectors on ${device.name}: ` +
+          `it has ${info.count}` +
           (info.eventfd ? "" : " and no eventfd signalling"),
       );
     }
@@ -48,12 +53,12 @@ export class MsixVectors implements Disposable {
     try {
       for (let i = 0; i < count; i++) eventfds.push(new EventFd());
       const flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-      device.setIrqs(flags, VFIO_PCI_MSIX_IRQ_INDEX, { start: 0, count }, eventfds.map((e) => e.fd));
+      device.setIrqs(flags, index, { start: 0, count }, eventfds.map((e) => e.fd));
     } catch (e) {
       for (const efd of eventfds) efd.close();
       throw e;
     }
-    return new MsixVectors(device, eventfds);
+    return new MsixVectors(device, eventfds, index);
   }
 
   /** Number of vectors. */
@@ -83,7 +88,7 @@ export class MsixVectors implements Disposable {
     if (!this.#enabled) return;
     this.#enabled = false;
     if (this.#device.isOpen) {
-      this.#device.setIrqs(VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_PCI_MSIX_IRQ_INDEX, {
+      this.#device.setIrqs(VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, this.#index, {
         start: 0,
         count: 0,
       });

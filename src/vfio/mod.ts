@@ -49,6 +49,7 @@ export {
 export {
   VFIO_PCI_CONFIG_REGION_INDEX,
   VFIO_PCI_INTX_IRQ_INDEX,
+  VFIO_PCI_MSI_IRQ_INDEX,
   VFIO_PCI_MSIX_IRQ_INDEX,
   VFIO_PCI_ROM_REGION_INDEX,
 } from "../../ffi/constants.ts";
