@@ -308,6 +308,27 @@ const symbols = {
     result: "isize",
   },
   getpid: { parameters: [], result: "i32" },
+  /** struct passwd *getpwnam(const char *name): pw_uid at offset 16, pw_gid at 20 (x86-64 glibc). */
+  getpwnam: { parameters: ["buffer"], result: "pointer" },
+  /** struct group *getgrnam(const char *name): gr_gid at offset 16 (x86-64 glibc). */
+  getgrnam: { parameters: ["buffer"], result: "pointer" },
+  /** mode_t umask(mode_t mask): process-wide; set around bind(2) so a socket file is never born too open. */
+  umask: { parameters: ["u32"], result: "u32" },
+  chmod: {
+    parameters: [
+      "buffer", // const char *pathname
+      "u32", // mode_t mode
+    ],
+    result: "i32",
+  },
+  chown: {
+    parameters: [
+      "buffer", // const char *pathname
+      "u32", // uid_t owner ((uid_t)-1: unchanged)
+      "u32", // gid_t group
+    ],
+    result: "i32",
+  },
   /** The calling thread's id (glibc >= 2.30): what sched_setaffinity pins when given it. */
   gettid: { parameters: [], result: "i32" },
   sched_setaffinity: {
