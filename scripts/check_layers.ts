@@ -45,6 +45,8 @@ const LAYERS: readonly Layer[] = [
     imports: ["src/engine/", SPEC, "ffi/libcrypto.ts", "ffi/errno.ts"],
   },
   { prefix: "src/engine/", imports: ["src/engine/", SPEC], typeImports: [] },
+  { prefix: "src/logging/", imports: ["src/logging/"] },
+  { prefix: "src/threads/", imports: ["src/threads/", "src/os/"] },
   {
     prefix: "src/accel/",
     // src/crypto/mod.ts exports only the pure wire codecs (no device, no FFI): a virtio-crypto driver speaks the
@@ -58,6 +60,7 @@ const LAYERS: readonly Layer[] = [
       "src/os/",
       "src/memory/",
       "src/crypto/mod.ts",
+      "src/threads/",
       SPEC,
     ],
   },
@@ -72,6 +75,21 @@ const LAYERS: readonly Layer[] = [
       "src/crypto/",
       "src/memory/",
       "src/os/",
+      SPEC,
+    ],
+  },
+  {
+    prefix: "src/vm/",
+    imports: [
+      "src/vm/",
+      "src/threads/",
+      "src/logging/",
+      "src/vhost_user/",
+      "src/crypto/",
+      "src/engine/",
+      "src/accel/",
+      "src/os/",
+      "src/memory/",
       SPEC,
     ],
   },

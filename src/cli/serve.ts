@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Daemon, runDaemon } from "../daemon/daemon.ts";
 import { ENGINE_CHOICES } from "../daemon/engines.ts";
-import { configureLogging, LOG_LEVELS } from "../daemon/logging.ts";
+import { configureLogging, LOG_LEVELS } from "../logging/logging.ts";
 import { describeCapabilities } from "../daemon/capabilities.ts";
 import { DEFAULT_SOCKET_TEXT } from "../daemon/paths.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";

@@ -9,7 +9,7 @@ import type { LogLevel } from "@logtape/logtape";
 import { readConfigFile } from "../daemon/config_file.ts";
 import type { DaemonOptions } from "../daemon/daemon.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "../daemon/engines.ts";
-import { parseLogLevel } from "../daemon/logging.ts";
+import { parseLogLevel } from "../logging/logging.ts";
 import { defaultSocketPath } from "../daemon/paths.ts";
 import { normalizeBdf } from "../pci/mod.ts";
 import { ConfigError, VM_DEFAULTS, vmsFromSockets } from "../vm/mod.ts";

@@ -6,7 +6,7 @@
  */
 
 import { ConfigError, FieldReader } from "../vm/config.ts";
-import { parseLogLevel } from "./logging.ts";
+import { parseLogLevel } from "../logging/logging.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines.ts";
 import type { DaemonOptions } from "./daemon.ts";
 

@@ -14,7 +14,7 @@
 /// <reference lib="deno.worker" />
 
 import { getLogger } from "@logtape/logtape";
-import { configureLogging } from "../daemon/logging.ts";
+import { configureLogging } from "../logging/logging.ts";
 import { pinThread, Reactor, threadAffinity, threadId, UnixListener } from "../os/mod.ts";
 import { CommandReceiver, SyncCaller } from "../threads/mod.ts";
 import type { VmCommand, VmEvent, WorkerInit } from "./messages.ts";

@@ -18,7 +18,7 @@
  */
 
 import { runDaemon } from "../../src/daemon/daemon.ts";
-import { configureLogging } from "../../src/daemon/logging.ts";
+import { configureLogging } from "../../src/logging/logging.ts";
 import { VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import { Sysfs } from "../../src/os/mod.ts";
 import { currentDriver, listPciFunctions } from "../../src/pci/mod.ts";
