@@ -15,7 +15,8 @@ import { SoftwareEngine } from "../engine/software/mod.ts";
 import { parseCommand } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { daemonOptions, SERVE_OPTIONS } from "./serve_options.ts";
-import { formatAccelerator, formatVmStats, qemuOptions } from "./serve_output.ts";
+import { formatAccelerator, formatSharedAccelerator, formatVmStats, qemuOptions } from "./serve_output.ts";
+import { mergeCapabilities } from "../engine/capabilities.ts";
 
 export { engineOptions } from "./serve_options.ts";
 export { formatStats, qemuOptions } from "./serve_output.ts";
@@ -86,14 +87,15 @@ export async function serve(args: string[]): Promise<number> {
 
 function announce(daemon: Daemon): void {
   const engine = daemon.engine;
-  const name = engine === null
-    ? "software"
-    : daemon.accel === null
-    ? engine.name
-    : `${daemon.accel.name} + software`;
+  const shared = daemon.accelerator;
+  const accel = daemon.accel?.name ?? shared?.name;
+  const name = accel === undefined ? engine?.name ?? "software" : `${accel} + software`;
   if (engine === null) {
     const software = new SoftwareEngine(); // the table each VM's thread serves with
-    console.log(describeCapabilities(software.capabilities()));
+    const caps = software.capabilities();
+    console.log(
+      describeCapabilities(shared === null ? caps : mergeCapabilities(shared.capabilities(), caps)),
+    );
     software.close();
   } else console.log(describeCapabilities(engine.capabilities()));
   for (const vm of daemon.vms) {
@@ -126,5 +128,6 @@ async function serveUntilSignal(daemon: Daemon): Promise<number> {
   const last = await daemon.stop();
   for (const vm of last.vms) console.log(formatVmStats(vm));
   if (daemon.accel !== null) console.log(formatAccelerator(daemon.accel.stats()));
+  if (last.accelerator !== null) console.log(formatSharedAccelerator(last.accelerator));
   return 0;
 }

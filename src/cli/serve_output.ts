@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { VirtioPciStats } from "../accel/virtio_pci/mod.ts";
+import type { HostStats, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
 import type { DaemonStats } from "../daemon/daemon.ts";
 import type { VmSnapshot } from "../vm/mod.ts";
 
@@ -61,6 +61,21 @@ export function formatAccelerator(a: VirtioPciStats): string {
   const last = a.lastFailure === null ? "" : ` (last: ${a.lastFailure})`;
   const refused = a.refused.length > 0 ? `, refused when probed: ${a.refused.join(", ")}` : "";
   return `accelerator: ${a.state}, ${a.failures} failures${last}${refused}`;
+}
+
+/**
+ * The shared accelerator's line when serve stops: state, failures, what it refused, and each VM's queue.
+ *
+ * @param h The host's counters.
+ * @returns The text.
+ */
+export function formatSharedAccelerator(h: HostStats): string {
+  const last = h.lastFailure === null ? "" : ` (last: ${h.lastFailure})`;
+  const refused = h.refused.length > 0 ? `, refused when probed: ${h.refused.join(", ")}` : "";
+  const queues = h.vms.map((v) => `${v.name}: ${v.queue === null ? "no queue" : `queue ${v.queue}`}`).join(
+    ", ",
+  );
+  return `accelerator: ${h.state}, epoch ${h.epoch}, ${h.failures} failures${last}${refused}; ${queues}`;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { getLogger, type LogLevel } from "@logtape/logtape";
-import type { VirtioPciEngine, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
+import type { HostStats, VirtioPciEngine, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
 import type { CryptoDevice } from "../crypto/device.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine, type RouterStats } from "../engine/router.ts";
@@ -16,6 +16,7 @@ import { Reactor, UnixListener } from "../os/mod.ts";
 import type { VhostUserServer } from "../vhost_user/mod.ts";
 import { checkUnique, parseVmConfig, type VmConfig, vmsFromSockets } from "../vm/config.ts";
 import type { ServingMode, VmSnapshot } from "../vm/vm_service.ts";
+import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
 import { type EngineChoice, type Engines, setUpEngines } from "./engines.ts";
 import { type HostedVm, hostInline, hostOnWorker } from "./hosted_vm.ts";
 import { defaultSocketPath } from "./paths.ts";
@@ -64,9 +65,11 @@ export interface DaemonStats {
   readonly accelerator: VirtioPciStats | null;
 }
 
-/** Every VM's counters and state. */
+/** Every VM's counters and state, and the shared accelerator's. */
 export interface DaemonSnapshot {
   readonly vms: readonly VmSnapshot[];
+  /** The accelerator the VMs share, or null. */
+  readonly accelerator: HostStats | null;
 }
 
 /** A running daemon. */
@@ -83,10 +86,12 @@ export interface Daemon {
   readonly engine: CryptoEngine | null;
   /** The router, when there is an accelerator (inline placement). */
   readonly router: RouterEngine | null;
-  /** The accelerator, when it came up (inline placement). */
+  /** The accelerator engine, when it came up (inline placement). */
   readonly accel: VirtioPciEngine | null;
-  /** The first VM's counters (inline placement). */
-  stats(): DaemonStats;
+  /** The accelerator the VMs' threads share (worker placement), when it came up. */
+  readonly accelerator: AcceleratorHandle | null;
+  /** The first VM's counters, with the accelerator's. */
+  stats(): Promise<DaemonStats>;
   /** Every VM's counters and state. */
   snapshot(): Promise<DaemonSnapshot>;
   /** Resolves once every VM is served; rejects when one cannot be (the daemon then stops). */
@@ -163,9 +168,9 @@ export function runDaemon(options: DaemonOptions = {}): Daemon {
   }
 }
 
-// An engine object cannot cross threads. The accelerator is driven from the main thread for now: it stays inline.
+// An engine object cannot cross threads: with one, the VMs are served on the calling thread.
 function placementOf(options: DaemonOptions): "worker" | "inline" {
-  return typeof options.engine === "object" || options.device !== undefined ? "inline" : "worker";
+  return typeof options.engine === "object" ? "inline" : "worker";
 }
 
 function serving(options: DaemonOptions): ServingMode {
@@ -173,6 +178,12 @@ function serving(options: DaemonOptions): ServingMode {
 }
 
 function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixListener[]): Daemon {
+  const hub = AcceleratorHub.open({
+    choice: (options.engine as EngineChoice | undefined) ?? "auto",
+    ...(options.device === undefined ? {} : { device: options.device }),
+    ...(options.openPort === undefined ? {} : { openPort: options.openPort }),
+    poll: options.poll ?? false,
+  });
   const hosted: HostedVm[] = [];
   const ready = (async () => {
     for (const [i, config] of vms.entries()) {
@@ -182,15 +193,12 @@ function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixLi
           listener: listeners[i]!,
           logLevel: options.logLevel ?? "info",
           serving: serving(options),
-          accel: null,
-          onCall: (call) => {
-            throw new Error(`Cannot serve ${call.method}: this daemon has no accelerator`);
-          },
+          accel: hub?.link(config) ?? null,
         }),
       );
     }
   })();
-  return assemble({ hosted, listeners, ready, engines: null, reactor: null });
+  return assemble({ hosted, listeners, ready, engines: null, reactor: null, hub });
 }
 
 function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListener[]): Daemon {
@@ -215,7 +223,14 @@ function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListe
     })
   );
   const owned = typeof options.engine !== "object";
-  return assemble({ hosted, listeners, ready: Promise.resolve(), engines: { ...engines, owned }, reactor });
+  return assemble({
+    hosted,
+    listeners,
+    ready: Promise.resolve(),
+    engines: { ...engines, owned },
+    reactor,
+    hub: null,
+  });
 }
 
 interface Parts {
@@ -224,6 +239,7 @@ interface Parts {
   readonly ready: Promise<void>;
   readonly engines: (Engines & { readonly owned: boolean }) | null;
   readonly reactor: Reactor | null;
+  readonly hub: AcceleratorHub | null;
 }
 
 function assemble(p: Parts): Daemon {
@@ -232,6 +248,7 @@ function assemble(p: Parts): Daemon {
   const done = new Promise<void>((resolve) => resolveDone = resolve);
   const snapshot = async (): Promise<DaemonSnapshot> => ({
     vms: await Promise.all(p.hosted.map((h) => h.snapshot())),
+    accelerator: p.hub?.stats() ?? null,
   });
   let stopping: Promise<DaemonSnapshot> | null = null;
   const stop = (): Promise<DaemonSnapshot> => {
@@ -259,7 +276,8 @@ function assemble(p: Parts): Daemon {
     engine: p.engines?.engine ?? null,
     router: p.engines?.router ?? null,
     accel: p.engines?.accel ?? null,
-    stats: () => inlineOnly("stats", (h) => statsOf(h.service!.device, p.engines!)),
+    accelerator: p.hub,
+    stats: () => firstStats(p),
     snapshot,
     ready: p.ready,
     done,
@@ -277,9 +295,10 @@ async function stopAll(p: Parts, running: Promise<void>): Promise<DaemonSnapshot
     if (p.engines?.owned === true) p.engines.engine.close(); // before the reactor closes: the accelerator leaves it first
     p.reactor.close();
   }
+  await p.hub?.close();
   for (const l of p.listeners) l.close();
   log.info("stopped: {stats}", { stats: JSON.stringify(vms.map((v) => ({ name: v.name, ...v.device }))) });
-  return { vms };
+  return { vms, accelerator: p.hub?.stats() ?? null };
 }
 
 function chooseEngines(options: DaemonOptions, reactor: Reactor): Engines {
@@ -294,11 +313,36 @@ function chooseEngines(options: DaemonOptions, reactor: Reactor): Engines {
   });
 }
 
-function statsOf(device: CryptoDevice, engines: Engines): DaemonStats {
-  const r = engines.router?.stats;
+async function firstStats(p: Parts): Promise<DaemonStats> {
+  const first = p.hosted[0]!;
+  if (first.service !== null) {
+    const r = p.engines?.router?.stats;
+    return {
+      device: first.service.device.stats.toJSON(),
+      router: r === undefined ? null : { ...r, fallbacks: { ...r.fallbacks } },
+      accelerator: p.engines?.accel?.stats() ?? null,
+    };
+  }
+  const vm = await first.snapshot();
+  return { device: vm.device, router: vm.router, accelerator: accelStatsOf(p.hub, vm) };
+}
+
+// The accelerator's counters as one VM sees them: the host's state and failures, the VM's own requests.
+function accelStatsOf(hub: AcceleratorHub | null, vm: VmSnapshot): VirtioPciStats | null {
+  if (hub === null) return null;
+  const h = hub.stats();
+  const c = (vm.accelerator ?? {}) as Partial<Record<string, number>>;
   return {
-    device: device.stats.toJSON(),
-    router: r === undefined ? null : { ...r, fallbacks: { ...r.fallbacks } },
-    accelerator: engines.accel?.stats() ?? null,
+    state: h.state as VirtioPciStats["state"],
+    epoch: h.epoch,
+    sessions: c["sessions"] ?? 0,
+    inflight: c["inflight"] ?? 0,
+    completed: c["completed"] ?? 0,
+    failed: c["failed"] ?? 0,
+    declined: c["declined"] ?? 0,
+    bounced: c["bounced"] ?? 0,
+    failures: h.failures,
+    lastFailure: h.lastFailure,
+    refused: h.refused,
   };
 }

@@ -17,5 +17,5 @@ export {
   vmsFromSockets,
 } from "./config.ts";
 export { type ServingMode, VmService, type VmServiceOptions, type VmSnapshot } from "./vm_service.ts";
-export { VmThread, type VmThreadOptions } from "./vm_thread.ts";
+export { type VmAccelLink, VmThread, type VmThreadOptions } from "./vm_thread.ts";
 export type { VmCommand, VmEvent, WorkerInit } from "./messages.ts";

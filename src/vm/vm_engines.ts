@@ -5,8 +5,9 @@
  * @module
  */
 
+import { type AccelEvent, type AccelTicket, callControl, VirtioPciClient } from "../accel/virtio_pci/mod.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
-import type { RouterEngine } from "../engine/router.ts";
+import { RouterEngine } from "../engine/router.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";
 import type { Reactor } from "../os/mod.ts";
 import type { SyncCaller } from "../threads/mod.ts";
@@ -38,18 +39,29 @@ export interface VmEngines {
 }
 
 /**
- * Builds the engines a VM's thread serves with.
+ * Builds the engines a VM's thread serves with: software alone, or this VM's client of the shared accelerator
+ * behind a router (software for everything the accelerator does not take).
  *
  * @param ctx The thread's init message, reactor and channels.
  * @returns The engines.
  */
 export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
-  void ctx;
   const software = new SoftwareEngine();
+  const ticket = ctx.init.accel as AccelTicket | null;
+  if (ticket === null) {
+    return { engine: software, router: null, onAccelEvent: () => {}, close: () => software.close() };
+  }
+  const client = new VirtioPciClient({
+    ticket,
+    control: callControl((method, params, blobs) => ctx.calls.call(method, params, blobs)),
+    reactor: ctx.reactor,
+  });
+  const router = new RouterEngine(client, software);
   return {
-    engine: software,
-    router: null,
-    onAccelEvent: () => {},
-    close: () => software.close(),
+    engine: router,
+    router,
+    accelerator: () => ({ ...client.stats() }),
+    onAccelEvent: (event) => client.onEvent(event as AccelEvent),
+    close: () => router.close(),
   };
 }

@@ -22,6 +22,16 @@ const REPLY_MS = 5000;
 const STOP_MS = 10_000;
 const RESTART_MS = 1000;
 
+/** A VM's way to the shared accelerator, on the main thread's side. */
+export interface VmAccelLink {
+  /** Attaches a new thread of the VM; returns the ticket posted to it. */
+  attach(events: (event: unknown) => void): unknown;
+  /** Serves one of the thread's synchronous calls (sessions, DMA mappings). */
+  call(call: IncomingCall): unknown;
+  /** The thread ended; `clean`: it let go of its queue (it stopped) rather than died. */
+  detach(clean: boolean): void;
+}
+
 /** What a VM's thread is started with. */
 export interface VmThreadOptions {
   readonly config: VmConfig;
@@ -29,14 +39,8 @@ export interface VmThreadOptions {
   readonly listener: UnixListener;
   readonly logLevel: LogLevel;
   readonly serving: ServingMode;
-  /** This VM's way to the accelerator (posted to the Worker), or null. */
-  readonly accel: unknown | null;
-  /** Serves the Worker's synchronous calls (accelerator sessions, DMA mappings). */
-  readonly onCall: (call: IncomingCall) => unknown;
-  /** Accelerator events from the Worker. */
-  readonly onAccelEvent?: (event: unknown) => void;
-  /** The thread died and a new one is starting (the accelerator forgets the old one's state). */
-  readonly onRestart?: () => void;
+  /** This VM's way to the accelerator, or null: software only. */
+  readonly accel: VmAccelLink | null;
 }
 
 interface Incarnation {
@@ -116,13 +120,15 @@ export class VmThread {
       e.preventDefault(); // the daemon lives on: only this VM's thread ended
       ready.reject(new Error(`VM ${this.config.name}: its thread failed: ${e.message}`));
       stopped(null);
+      this.#options.accel?.detach(false);
       this.#died(inc, e);
     };
-    worker.postMessage(this.#init(commands, calls) satisfies WorkerInit);
+    const accel = this.#options.accel?.attach((event) => this.accelEvent(event)) ?? null;
+    worker.postMessage(this.#init(commands, calls, accel) satisfies WorkerInit);
     return inc;
   }
 
-  #init(commands: CommandSender, calls: SharedArrayBuffer): WorkerInit {
+  #init(commands: CommandSender, calls: SharedArrayBuffer, accel: unknown): WorkerInit {
     const o = this.#options;
     return {
       type: "init",
@@ -132,7 +138,7 @@ export class VmThread {
       calls,
       logLevel: o.logLevel,
       serving: o.serving,
-      accel: o.accel,
+      accel,
     };
   }
 
@@ -155,14 +161,17 @@ export class VmThread {
         this.#replies.delete(event.id);
         return;
       case "sync-call":
-        inc.callee.serve(this.#options.onCall);
+        inc.callee.serve((call) => {
+          const link = this.#options.accel;
+          if (link === null) throw new Error(`Cannot serve ${call.method}: this daemon has no accelerator`);
+          return link.call(call);
+        });
         return;
       case "stopped":
         stopped(event.snapshot);
         return;
       case "accel":
-        this.#options.onAccelEvent?.(event.event);
-        return;
+        return; // no event goes this way yet
     }
   }
 
@@ -178,7 +187,6 @@ export class VmThread {
     setTimeout(() => {
       if (this.#stopping) return;
       this.#restarts++;
-      this.#options.onRestart?.();
       this.#current = this.#spawn();
       this.#current.ready.catch((err) => log.error("VM {vm}: {error}", { vm: this.config.name, error: err }));
     }, RESTART_MS);
@@ -242,6 +250,7 @@ export class VmThread {
     }
     inc.worker.terminate();
     inc.commands.close();
+    this.#options.accel?.detach(snapshot !== null);
     return snapshot;
   }
 }
