@@ -53,6 +53,7 @@ export class AcceleratorHub implements AcceleratorHandle {
     readonly device?: string;
     readonly openPort?: (bdf: string) => VirtioPciPort;
     readonly poll?: boolean;
+    readonly expectedVms?: number;
   }): AcceleratorHub | null {
     const reactor = new Reactor({
       onError: (error, token) => log.error("accelerator handler {token} failed: {error}", { token, error }),

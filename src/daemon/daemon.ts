@@ -183,6 +183,7 @@ function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixLi
     ...(options.device === undefined ? {} : { device: options.device }),
     ...(options.openPort === undefined ? {} : { openPort: options.openPort }),
     poll: options.poll ?? false,
+    expectedVms: vms.length,
   });
   const hosted: HostedVm[] = [];
   const ready = (async () => {

@@ -135,6 +135,8 @@ export interface SharedAcceleratorOptions {
   readonly openPort?: (bdf: string) => VirtioPciPort;
   /** The VMs' threads poll completions instead of taking MSI-X. */
   readonly poll?: boolean;
+  /** VMs to serve (past the device's data queues, the last queue is shared). */
+  readonly expectedVms?: number;
 }
 
 /**
@@ -158,6 +160,7 @@ export function openSharedAccelerator(options: SharedAcceleratorOptions): Virtio
     const host = VirtioPciHost.open(openPort(device, options), {
       reactor: options.reactor,
       completions: options.poll === true ? "poll" : "interrupt",
+      ...(options.expectedVms === undefined ? {} : { expectedVms: options.expectedVms }),
     });
     logReady(host.name, host.capabilities(), host.stats().refused);
     return host;

@@ -28,6 +28,8 @@ export interface HostedVm {
   setLogLevel(level: LogLevel): void;
   /** Drops its front-end, closes its sessions (keys zeroed); returns its last snapshot. */
   stop(): Promise<VmSnapshot | null>;
+  /** Its thread, when it has one (restarts, fault injection). */
+  readonly thread: VmThread | null;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function hostOnWorker(options: VmThreadOptions): Promise<HostedVm> 
     snapshot: () => thread.snapshot(),
     setLogLevel: (level) => thread.setLogLevel(level),
     stop: () => thread.stop(),
+    thread,
   };
 }
 
@@ -68,5 +71,6 @@ export function hostInline(options: VmServiceOptions): HostedVm {
       service.close();
       return Promise.resolve(service.snapshot());
     },
+    thread: null,
   };
 }

@@ -17,3 +17,4 @@ export {
   SyncCaller,
   SyncCallError,
 } from "./sync_call.ts";
+export { SpscRing } from "./spsc_ring.ts";

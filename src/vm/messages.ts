@@ -35,7 +35,9 @@ export type VmCommand =
   /** Log at this level from now on. */
   | { readonly type: "log-level"; readonly level: LogLevel }
   /** An accelerator event for this VM's engine (device down or back, a new queue). */
-  | { readonly type: "accel"; readonly event: unknown };
+  | { readonly type: "accel"; readonly event: unknown }
+  /** Fault injection (tests, drills): the thread dies of an uncaught error, as a bug in it would make it. */
+  | { readonly type: "crash" };
 
 /** An event from a VM's Worker. */
 export type VmEvent =

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type AccelEvent, type AccelTicket, callControl, VirtioPciClient } from "../accel/virtio_pci/mod.ts";
+import {
+  type AccelEvent,
+  type AccelTicket,
+  callControl,
+  SharedQueueClient,
+  VirtioPciClient,
+} from "../accel/virtio_pci/mod.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine } from "../engine/router.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";
@@ -51,11 +57,25 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
   if (ticket === null) {
     return { engine: software, router: null, onAccelEvent: () => {}, close: () => software.close() };
   }
-  const client = new VirtioPciClient({
-    ticket,
-    control: callControl((method, params, blobs) => ctx.calls.call(method, params, blobs)),
-    reactor: ctx.reactor,
-  });
+  const control = callControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
+  if (ticket.shared !== null) {
+    const shared = new SharedQueueClient(
+      ticket.shared,
+      ticket.capabilities,
+      control,
+      ctx.reactor,
+      ticket.name,
+    );
+    const router = new RouterEngine(shared, software);
+    return {
+      engine: router,
+      router,
+      accelerator: () => ({ ...shared.stats(), shared: ticket.shared!.index }),
+      onAccelEvent: () => {}, // the queue's thread answers for device failures
+      close: () => router.close(),
+    };
+  }
+  const client = new VirtioPciClient({ ticket, control, reactor: ctx.reactor });
   const router = new RouterEngine(client, software);
   return {
     engine: router,

@@ -222,6 +222,11 @@ export class VmThread {
     this.#send({ type: "log-level", level });
   }
 
+  /** Fault injection: the VM's thread dies of an uncaught error (a new one is started, as for a real crash). */
+  injectCrash(): void {
+    this.#send({ type: "crash" });
+  }
+
   /** Passes an accelerator event to the VM's engine. */
   accelEvent(event: unknown): void {
     this.#send({ type: "accel", event });

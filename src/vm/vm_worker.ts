@@ -85,6 +85,11 @@ class VmThreadBody {
       case "accel":
         this.engines.onAccelEvent(c.event);
         return;
+      case "crash":
+        setTimeout(() => {
+          throw new Error("crash injected (VmThread.injectCrash)");
+        }, 0);
+        return;
     }
   }
 

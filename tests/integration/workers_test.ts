@@ -142,3 +142,44 @@ Deno.test("stop() closes every VM's sessions, removes every socket and returns e
   for (const s of sockets) assert.throws(() => Deno.lstatSync(s), Deno.errors.NotFound);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a VM's thread that dies is started again on the same socket; the other VM never notices", async () => {
+  await withDaemon(["crashy", "calm"], async (daemon, sockets) => {
+    const calm = await VirtioCryptoDriver.open({ path: sockets[1]!, qemuFeatures: true });
+    try {
+      const id = await session(calm);
+      const thread = daemon.vms[0]!.thread!;
+      thread.injectCrash();
+      for (let i = 0; i < 20; i++) await encrypt(calm, id, 32, i);
+      const deadline = Date.now() + 5000;
+      while (thread.restarts === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(thread.restarts, 1);
+      let d: VirtioCryptoDriver | null = null;
+      for (let tries = 0; d === null && tries < 100; tries++) {
+        try {
+          d = await VirtioCryptoDriver.open({ path: sockets[0]!, qemuFeatures: true });
+        } catch {
+          await new Promise((r) => setTimeout(r, 50)); // the new thread is starting
+        }
+      }
+      await encrypt(d!, await session(d!), 64, 1);
+      await d!.close();
+      await encrypt(calm, id, 32, 99);
+    } finally {
+      await calm.close();
+    }
+  });
+});
+
+Deno.test("a VM with a cpu set runs on that CPU only", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cryptobridge-workers-" });
+  const daemon = runDaemon({ vms: [{ name: "pinned", socket: `${dir}/p.sock`, cpu: 0 }] });
+  try {
+    await daemon.ready;
+    const [vm] = (await daemon.snapshot()).vms;
+    assert.deepEqual(vm!.thread!.cpus, [0]);
+  } finally {
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -26,11 +26,11 @@ import {
 } from "../../engine/mod.ts";
 import { Status } from "../../spec/virtio_crypto.ts";
 import { EPOLLIN, EventFd, Fd, type Reactor } from "../../os/mod.ts";
-import type { AccelControl } from "./control_link.ts";
+import type { AccelControl, DeviceSessionRef } from "./control_link.ts";
 import { DataPath, type Finish } from "./data_path.ts";
 import { openDoorbell } from "./doorbell.ts";
 import type { CompletionMode } from "./engine_options.ts";
-import { GuestIovaMap } from "./guest_dma.ts";
+import { type GuestIovaLookup, GuestIovaMap } from "./guest_dma.ts";
 import type { AccelEvent } from "./host.ts";
 import { EngineMonitor } from "./monitor.ts";
 import { AccelSession } from "./session.ts";
@@ -207,7 +207,35 @@ export class VirtioPciClient implements CryptoEngine {
     s.closed = true;
     this.#counts.sessions--;
     if (s.inflight > 0) s.destroyPending = true;
-    else this.#control.destroySession(s.params.service, { id: s.deviceId, epoch: s.epoch });
+    else this.#destroy(s);
+  }
+
+  #destroy(s: AccelSession): void {
+    (s.owner ?? this.#control).destroySession(s.params.service, { id: s.deviceId, epoch: s.epoch });
+  }
+
+  /**
+   * Wraps a device session another VM created (a VM on the queue this client drives for several, `SharedQueueProxy`).
+   *
+   * @param params Its parameters.
+   * @param ref The device session.
+   * @param owner Destroys it on the device, under the VM it belongs to.
+   * @returns The session, for this client's `submit`.
+   */
+  adoptSession(params: SessionParams, ref: DeviceSessionRef, owner: AccelControl): AccelSession {
+    const s = new AccelSession(this, params, ref.id, ref.epoch);
+    s.owner = owner;
+    this.#counts.sessions++;
+    return s;
+  }
+
+  /**
+   * Translates the next requests through another VM's GPA → IOVA table (the shared queue's member being served).
+   *
+   * @param guest The table.
+   */
+  useGuest(guest: GuestIovaLookup): void {
+    this.#path?.setGuest(guest);
   }
 
   submit(op: CryptoOp): number {
@@ -271,7 +299,7 @@ export class VirtioPciClient implements CryptoEngine {
     else this.#counts.completed++;
     if (s.destroyPending && s.inflight === 0) {
       s.destroyPending = false;
-      this.#control.destroySession(s.params.service, { id: s.deviceId, epoch: s.epoch });
+      this.#destroy(s);
     }
     if ((this.#path?.inflight ?? 0) === 0) this.#monitor.idle();
     op.complete(op, status);

@@ -37,6 +37,19 @@ export interface AccelControl {
   detached(epoch: number): void;
 }
 
+/** What a VM on a shared queue asks of the main thread, besides its memory table. */
+export interface SharedControl {
+  /** Creates a session at the shared queue's thread (and on the device); returns its handle. */
+  createShared(params: SessionParams): number;
+  /** Closes a shared session. */
+  closeShared(handle: number): void;
+  /** Maps the VM's memory table for DMA; returns what got mapped. */
+  mapMemory(regions: readonly DmaRegion[]): IovaEntry[];
+}
+
+/** Both controls: what the main thread answers a VM's calls with. */
+export type VmControl = AccelControl & SharedControl;
+
 const ENGINE_KINDS: readonly EngineErrorKind[] = ["notsupp", "invalid", "nospc", "unavailable", "quota"];
 
 function engineErrorOf(e: unknown): never {
@@ -55,7 +68,7 @@ function engineErrorOf(e: unknown): never {
  */
 export function callControl(
   call: (method: string, params: unknown, blobs?: readonly Uint8Array[]) => unknown,
-): AccelControl {
+): VmControl {
   const invoke = (method: string, params: unknown, blobs?: readonly Uint8Array[]): unknown => {
     try {
       return call(method, params, blobs);
@@ -82,6 +95,13 @@ export function callControl(
     detached(epoch): void {
       invoke("detached", { epoch });
     },
+    createShared(params): number {
+      const { wire, blobs } = paramsToWire(params);
+      return invoke("createShared", wire, blobs) as number;
+    },
+    closeShared(handle): void {
+      invoke("closeShared", { handle });
+    },
   };
 }
 
@@ -93,7 +113,7 @@ export function callControl(
  * @returns Its JSON result.
  * @throws What the control threw (it goes back to the Worker as the call's fault).
  */
-export function answerCall(control: AccelControl, call: IncomingCall): unknown {
+export function answerCall(control: VmControl, call: IncomingCall): unknown {
   const p = call.params as Record<string, unknown>;
   switch (call.method) {
     case "createSession": {
@@ -119,6 +139,11 @@ export function answerCall(control: AccelControl, call: IncomingCall): unknown {
       return null;
     case "detached":
       control.detached(p["epoch"] as number);
+      return null;
+    case "createShared":
+      return control.createShared(paramsFromWire(p as ParamsWire, call.blobs));
+    case "closeShared":
+      control.closeShared(p["handle"] as number);
       return null;
     default:
       throw new TypeError(`Unknown accelerator call ${call.method}`);

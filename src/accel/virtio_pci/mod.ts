@@ -56,7 +56,18 @@ export {
   type CapabilitiesWire,
   type QueueTicket,
 } from "./ticket.ts";
-export { type AccelControl, answerCall, callControl, type DeviceSessionRef } from "./control_link.ts";
+export {
+  type AccelControl,
+  answerCall,
+  callControl,
+  type DeviceSessionRef,
+  type SharedControl,
+  type VmControl,
+} from "./control_link.ts";
+export { completionWord, SharedQueueClient, type SharedQueueTicket } from "./shared_client.ts";
+export { SharedQueueProxy } from "./queue_proxy.ts";
+export { createOpSlots, OpSlots, SHARED_SEGMENTS } from "./shared_ops.ts";
+export { SessionBroker, type SessionOwner } from "./host_sessions.ts";
 export { type AccelEvent, type HostOptions, type HostStats, VirtioPciHost } from "./host.ts";
 export { type ClientOptions, type ClientStats, VirtioPciClient } from "./client.ts";
 export { paramsFromWire, paramsToWire, type ParamsWire } from "./session_wire.ts";

@@ -10,6 +10,7 @@ import type { AlgorithmInfo, Capabilities } from "../../engine/mod.ts";
 import type { DataPathOptions } from "./data_path.ts";
 import type { DoorbellTicket } from "./doorbell.ts";
 import type { DmaArea } from "./port.ts";
+import type { SharedQueueTicket } from "./shared_client.ts";
 
 /** `Capabilities` as JSON (Maps as entry lists). */
 export interface CapabilitiesWire {
@@ -117,10 +118,12 @@ export interface AccelTicket {
   readonly state: SharedArrayBuffer;
   /** The VM's counters the main thread reads: `[requests in flight]`. */
   readonly counters: SharedArrayBuffer;
-  /** Its queue, or null while the device is down. */
+  /** Its queue, or null while the device is down (or when it shares one). */
   readonly queue: QueueTicket | null;
-  /** How completions come back: MSI-X into the VM's reactor, or polling. */
-  readonly completions: "interrupt" | "poll";
+  /** The queue it shares with other VMs (driven by the main thread), or null. */
+  readonly shared: SharedQueueTicket | null;
+  /** How completions come back: MSI-X into the VM's reactor, or polling (`caller`: the caller polls). */
+  readonly completions: "interrupt" | "poll" | "caller";
   /** A request older than this means a hung device. */
   readonly requestTimeoutMs: number;
   /** Watchdog period while requests are in flight. */
