@@ -61,7 +61,8 @@ export interface ScenarioReport {
 
 const byId = <T extends { readonly id: string }>(list: readonly T[], id: string): T =>
   list.find((v) => v.id === id)!;
-const CBC = byId(AES_SP800_38A, "SP 800-38A F.2.1 CBC-AES128");
+/** The AES-128-CBC known answer every path is checked with. */
+export const CBC = byId(AES_SP800_38A, "SP 800-38A F.2.1 CBC-AES128");
 const SHA256 = byId(SHA_FIPS180, "FIPS 180-4 SHA-256 one-block (abc)");
 const HMAC = byId(HMAC_RFC4231, "RFC 4231 HMAC-SHA256 test case 2");
 const GCM = byId(GCM_VECTORS, "GCM spec test case 4");
@@ -105,8 +106,8 @@ function check(report: ScenarioReport, name: string, ok: boolean, detail = ""): 
   report.checks.push({ name, ok, detail });
 }
 
-/** Sessions and requests through the driver. */
-class Io {
+/** Sessions and requests through a driver (also used by `_accel_two_vms.ts`). */
+export class Io {
   readonly driver: VirtioCryptoDriver;
 
   constructor(driver: VirtioCryptoDriver) {
