@@ -5,15 +5,9 @@
  * @module
  */
 
-export {
-  type ChainShape,
-  type ClaimedQueue,
-  type Completion,
-  type DriverOptions,
-  type InPart,
-  type OutPart,
-  VirtioCryptoDriver,
-} from "./crypto_driver.ts";
+export type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
+export { type ClaimedQueue, type Completion, VirtioCryptoDriver } from "./crypto_driver.ts";
+export type { DriverOptions } from "./driver_options.ts";
 export { DEFAULT_GUEST_BASE, GuestRam } from "./guest_ram.ts";
 export {
   ctrlCreateRequest,
