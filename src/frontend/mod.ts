@@ -31,16 +31,15 @@ export {
   sessionRequest,
   statelessRequest,
 } from "./requests.ts";
-export {
-  type CompletionMode,
-  LoadError,
-  type LoadErrorKind,
-  LoadGenerator,
-  type LoadGeneratorOptions,
-  type LoadLimit,
-  type LoadRequest,
-  type LoadResult,
-} from "./load.ts";
+export { LoadGenerator } from "./load.ts";
+export { LoadError, type LoadErrorKind } from "./load_error.ts";
+export type {
+  CompletionMode,
+  LoadGeneratorOptions,
+  LoadLimit,
+  LoadRequest,
+  LoadResult,
+} from "./load_options.ts";
 export { LatencyHistogram, type LatencySummary } from "./latency.ts";
 export {
   BENCH_ALGORITHMS,
