@@ -58,17 +58,7 @@ export function selfCommand(args: readonly string[], denoFlags: readonly string[
  * @throws Error when it exits or does not listen in time (with the end of its stderr).
  */
 export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> {
-  const serveArgs = [
-    "serve",
-    "--socket",
-    o.socket,
-    "--log-level",
-    "warning",
-    ...(o.poll ? ["--poll"] : []),
-    ...(o.busyPollUs !== undefined ? ["--busy-poll", String(o.busyPollUs)] : []),
-  ];
-  const base = selfCommand(serveArgs, o.denoFlags);
-  const command = o.cpu === undefined ? base : ["taskset", "-c", String(o.cpu), ...base];
+  const command = serveCommand(o);
   const child = new Deno.Command(command[0]!, {
     args: command.slice(1),
     stdin: "null",
@@ -107,6 +97,21 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
     return stopping;
   };
   return { socket: o.socket, pid: child.pid, command, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** `cryptobridge serve` with the options asked, under `taskset -c` when pinned. */
+function serveCommand(o: ServeProcessOptions): string[] {
+  const serveArgs = [
+    "serve",
+    "--socket",
+    o.socket,
+    "--log-level",
+    "warning",
+    ...(o.poll ? ["--poll"] : []),
+    ...(o.busyPollUs !== undefined ? ["--busy-poll", String(o.busyPollUs)] : []),
+  ];
+  const base = selfCommand(serveArgs, o.denoFlags);
+  return o.cpu === undefined ? base : ["taskset", "-c", String(o.cpu), ...base];
 }
 
 function isSocket(path: string): boolean {
