@@ -31,7 +31,7 @@ import { DataPath, type Finish } from "./data_path.ts";
 import { openDoorbell } from "./doorbell.ts";
 import type { CompletionMode } from "./engine_options.ts";
 import { type GuestIovaLookup, GuestIovaMap } from "./guest_dma.ts";
-import type { AccelEvent } from "./host.ts";
+import type { AccelEvent } from "./host_types.ts";
 import { EngineMonitor } from "./monitor.ts";
 import { AccelSession } from "./session.ts";
 import { checkSession } from "./session_checks.ts";

@@ -9,10 +9,9 @@
  * device's queues, a place on the last queue, which the main thread drives for all its members round-robin
  * (`SharedQueueProxy`; the VM's end is `SharedQueueClient`).
  *
- * When the device fails, every client with a queue is told (`down`): it takes the completions already posted,
- * gives the rest back to software, lets go of its queue and says so (`detached`). Only when every one has let go
- * is the device restarted (a new session asks for it, at most every `retryMs`), and each client gets its queue
- * back (`up`).
+ * When the device fails, every client with a queue is told (`down`): it takes what was already posted, gives the
+ * rest to software and lets go of its queue (`detached`). Once every one has, a new session restarts the device
+ * (at most every `retryMs`) and each client gets its queue back (`up`).
  *
  * @module
  */
@@ -22,8 +21,6 @@ import { type Capabilities, EngineError } from "../../engine/mod.ts";
 import { EPOLLIN, type Reactor } from "../../os/mod.ts";
 import { VirtioPciClient } from "./client.ts";
 import type { VmControl } from "./control_link.ts";
-import { controlAreaSize } from "./control.ts";
-import { dataAreaSize } from "./data_path.ts";
 import { capabilitiesFromConfig } from "./device_caps.ts";
 import { queueShape, type ResolvedOptions, resolveOptions, sessionSignature } from "./engine_options.ts";
 import { VmDmaMap } from "./guest_dma.ts";
@@ -33,7 +30,8 @@ import type { AccelEvent, HostOptions, HostStats, VmRecord } from "./host_types.
 import type { DmaArea, MsixPort, VirtioPciPort } from "./port.ts";
 import { SharedQueueProxy } from "./queue_proxy.ts";
 import { DeviceRuntime } from "./runtime.ts";
-import { CONFIG_VECTOR, handshake } from "./start.ts";
+import { CONFIG_VECTOR } from "./start.ts";
+import { allocate, type Parts } from "./host_areas.ts";
 import {
   type AccelTicket,
   areaToWire,
@@ -45,13 +43,6 @@ import {
 export type { AccelEvent, HostOptions, HostStats } from "./host_types.ts";
 
 const log = getLogger(["cryptobridge", "accel"]);
-
-interface Parts {
-  readonly handshake: ReturnType<typeof handshake>;
-  readonly msix: MsixPort | null;
-  readonly control: DmaArea;
-  readonly data: readonly DmaArea[];
-}
 
 /** The accelerator, owned by the main thread, shared by the VMs. */
 export class VirtioPciHost {
@@ -406,22 +397,4 @@ export class VirtioPciHost {
     this.#msix?.close();
     if (this.#options.ownsPort) this.#port.close();
   }
-}
-
-/** The device's DMA areas and MSI-X, each with its undo step. */
-function allocate(port: VirtioPciPort, resolved: ResolvedOptions, undo: (() => void)[]): Parts {
-  const h = handshake(port.transport);
-  const shape = queueShape(h, resolved);
-  const msix = resolved.completions === "interrupt" ? port.enableMsix(1 + shape.dataQueues) : null;
-  if (msix !== null) undo.push(() => msix.close());
-  port.setBusMaster(true);
-  const control = port.dma.allocate(controlAreaSize(h.config.maxCipherKeyLen + h.config.maxAuthKeyLen));
-  undo.push(() => port.dma.free(control));
-  const data: DmaArea[] = [];
-  for (let i = 0; i < shape.dataQueues; i++) {
-    const area = port.dma.allocate(dataAreaSize({ ...shape.data, index: i, vector: 0 }));
-    data.push(area);
-    undo.push(() => port.dma.free(area));
-  }
-  return { handshake: h, msix, control, data };
 }

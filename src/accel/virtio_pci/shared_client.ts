@@ -28,23 +28,9 @@ import { SpscRing } from "../../threads/mod.ts";
 import type { SharedControl } from "./control_link.ts";
 import { checkSession } from "./session_checks.ts";
 import { OpSlots } from "./shared_ops.ts";
-import { capabilitiesFromWire, type CapabilitiesWire } from "./ticket.ts";
+import { capabilitiesFromWire, type CapabilitiesWire, type SharedQueueTicket } from "./ticket.ts";
 
-/** What a VM on a shared queue gets (part of its `AccelTicket`). */
-export interface SharedQueueTicket {
-  /** The shared queue's index. */
-  readonly index: number;
-  readonly slots: number;
-  readonly opSlots: SharedArrayBuffer;
-  /** Slot numbers, VM → queue's thread. */
-  readonly submit: SharedArrayBuffer;
-  /** `slot | (status + 2) << 20`, queue's thread → VM. */
-  readonly done: SharedArrayBuffer;
-  /** Wakes the queue's thread. */
-  readonly kickFd: number;
-  /** Wakes the VM's thread (in its reactor). */
-  readonly doneFd: number;
-}
+export type { SharedQueueTicket } from "./ticket.ts";
 
 /**
  * A completion word.

@@ -10,7 +10,6 @@ import type { AlgorithmInfo, Capabilities } from "../../engine/mod.ts";
 import type { DataPathOptions } from "./data_path.ts";
 import type { DoorbellTicket } from "./doorbell.ts";
 import type { DmaArea } from "./port.ts";
-import type { SharedQueueTicket } from "./shared_client.ts";
 
 /** `Capabilities` as JSON (Maps as entry lists). */
 export interface CapabilitiesWire {
@@ -105,6 +104,22 @@ export interface QueueTicket {
   readonly doorbell: DoorbellTicket;
   /** The eventfd of its MSI-X vector, or null (completions polled). */
   readonly irqFd: number | null;
+}
+
+/** What a VM on a shared queue gets (part of its `AccelTicket`). */
+export interface SharedQueueTicket {
+  /** The shared queue's index. */
+  readonly index: number;
+  readonly slots: number;
+  readonly opSlots: SharedArrayBuffer;
+  /** Slot numbers, VM → queue's thread. */
+  readonly submit: SharedArrayBuffer;
+  /** `slot | (status + 2) << 20`, queue's thread → VM. */
+  readonly done: SharedArrayBuffer;
+  /** Wakes the queue's thread. */
+  readonly kickFd: number;
+  /** Wakes the VM's thread (in its reactor). */
+  readonly doneFd: number;
 }
 
 /** Everything a VM's client of the accelerator starts from. */
