@@ -10,9 +10,10 @@
 import { BENCH_ALGORITHMS, BENCH_SIZES } from "../frontend/mod.ts";
 import { type BenchOptions, parseBenchOptions } from "./bench_options.ts";
 import { type BenchReport, formatProgress, formatTable } from "./bench_output.ts";
-import { type BenchConfig, type BenchProgress, runBench } from "./bench_run.ts";
+import type { BenchConfig, BenchProgress } from "./bench_run.ts";
 import { pinSelf, type ServeProcess, startServe } from "./bench_serve.ts";
 import { VERSION } from "../daemon/version.ts";
+import { runOnSockets, totals, type VmResults } from "./bench_vms.ts";
 
 // Re-exported: callers look for the parser of a command in the command's module.
 export { type BenchOptions, parseBenchOptions, sessionLayout, sizes } from "./bench_options.ts";
@@ -24,7 +25,9 @@ Usage: cryptobridge bench [options]
 
 Back-end:
   --socket PATH          the back-end's vhost-user socket (cryptobridge serve, DPDK vhost_crypto, ...);
-                         without it, bench starts \`cryptobridge serve\` in a separate process and measures it
+                         without it, bench starts \`cryptobridge serve\` in a separate process and measures it.
+                         Repeat it to drive several VMs at once: results per VM and in total
+  --vms N                VMs (sockets) of the serve bench starts itself, 1-16 (default 1)
   --poll                 start that serve with --poll (rings served by polling, no kicks)
   --busy-poll US         start that serve with --busy-poll US (after a kick, poll the ring for US µs)
   --pin-serve CPU        run that serve on one CPU (taskset -c CPU)
@@ -80,19 +83,20 @@ export async function bench(args: string[]): Promise<number> {
   let serve: ServeProcess | null = null;
   let dir: string | null = null;
   try {
-    if (o.socket === undefined) {
+    if (o.sockets.length === 0) {
       dir = await Deno.makeTempDir({ prefix: "cryptobridge-bench-" });
       serve = await startServe({
-        socket: `${dir}/vhost.sock`,
+        socket: `${dir}/vm0.sock`,
+        moreSockets: Array.from({ length: o.vms - 1 }, (_, i) => `${dir}/vm${i + 1}.sock`),
         poll: o.poll,
         ...(o.busyPollUs !== undefined ? { busyPollUs: o.busyPollUs } : {}),
         ...(o.pinServe !== undefined ? { cpu: o.pinServe } : {}),
       });
     }
-    const socket = o.socket ?? serve!.socket;
-    const results = await runWithProgress(o, socket);
-    if (o.json) console.log(JSON.stringify(report(o, { version: VERSION, socket, serve }, results), null, 2));
-    else console.log(formatTable(results));
+    const sockets = o.sockets.length > 0 ? o.sockets : serve!.sockets;
+    const vms = await runWithProgress(o, sockets);
+    if (o.json) console.log(JSON.stringify(report(o, { version: VERSION, serve }, vms), null, 2));
+    else console.log(formatVms(vms));
     return 0;
   } finally {
     await serve?.stop();
@@ -100,11 +104,11 @@ export async function bench(args: string[]): Promise<number> {
   }
 }
 
-/** Runs every case against `socket`, with a progress line on a terminal (cleared before the results print). */
-async function runWithProgress(o: BenchOptions, socket: string): Promise<BenchReport["results"]> {
+/** Runs every case on every socket, with a progress line on a terminal (cleared before the results print). */
+async function runWithProgress(o: BenchOptions, sockets: readonly string[]): Promise<VmResults[]> {
   const progress = progressLine();
   const config: BenchConfig = {
-    socket,
+    socket: sockets[0]!,
     algorithms: o.algorithms,
     sizes: o.sizes,
     depth: o.depth,
@@ -120,18 +124,27 @@ async function runWithProgress(o: BenchOptions, socket: string): Promise<BenchRe
     ...(progress !== null ? { onProgress: progress.update } : {}),
   };
   try {
-    return await runBench(config);
+    return await runOnSockets(config, sockets);
   } finally {
     progress?.clear();
   }
 }
 
+/** The table of each VM, and of all of them together when there are several. */
+function formatVms(vms: readonly VmResults[]): string {
+  if (vms.length === 1) return formatTable(vms[0]!.results);
+  const parts = vms.map((v, i) => `VM ${i} (${v.socket}):\n${formatTable(v.results)}`);
+  return [...parts, `All ${vms.length} VMs at once:\n${formatTable(totals(vms))}`].join("\n\n");
+}
+
 function report(
   o: BenchOptions,
-  run: { version: string; socket: string; serve: ServeProcess | null },
-  results: BenchReport["results"],
+  run: { version: string; serve: ServeProcess | null },
+  vms: readonly VmResults[],
 ): BenchReport {
-  const { socket, serve } = run;
+  const { serve } = run;
+  const socket = vms[0]!.socket;
+  const results = vms[0]!.results;
   return {
     tool: "cryptobridge bench",
     version: run.version,
@@ -157,7 +170,11 @@ function report(
     },
     host: { cpus: navigator.hardwareConcurrency, loadavg: Deno.loadavg() },
     results,
-    verification: { passed: true, verified: results.reduce((n, r) => n + (r.verified ?? 0), 0) },
+    ...(vms.length > 1 ? { vms, total: totals(vms) } : {}),
+    verification: {
+      passed: true,
+      verified: vms.flatMap((v) => v.results).reduce((n, r) => n + (r.verified ?? 0), 0),
+    },
   };
 }
 

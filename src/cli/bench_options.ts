@@ -20,8 +20,10 @@ import { UsageError } from "./errors.ts";
 
 /** `bench` options after parsing: the run's configuration, plus how to start the back-end and print. */
 export interface BenchOptions extends Omit<BenchConfig, "socket" | "onProgress"> {
-  /** A back-end to drive; without it bench starts `cryptobridge serve` itself. */
-  readonly socket?: string;
+  /** Back-ends (VM sockets) to drive at once; none: bench starts `cryptobridge serve` itself. */
+  readonly sockets: readonly string[];
+  /** VMs (sockets) of the serve bench starts itself. */
+  readonly vms: number;
   /** Start that serve with `--poll`. */
   readonly poll: boolean;
   /** Start that serve with `--busy-poll`. */
@@ -36,7 +38,8 @@ export interface BenchOptions extends Omit<BenchConfig, "socket" | "onProgress">
 
 /** The options `bench` accepts. */
 const BENCH_FLAGS = {
-  socket: { type: "string" },
+  socket: { type: "string", multiple: true },
+  vms: { type: "string" },
   poll: { type: "boolean" },
   "busy-poll": { type: "string" },
   "pin-serve": { type: "string" },
@@ -67,15 +70,16 @@ type Values = Record<string, string | boolean | undefined>;
  * @throws UsageError for an unknown option, a bad value or a contradictory combination.
  */
 export function parseBenchOptions(args: string[]): BenchOptions {
-  const { values: v, positionals } = parseCommand("bench", args, BENCH_FLAGS);
-  checkCombination(v, positionals);
-  const socket = str(v.socket);
+  const { values: v, lists, positionals } = parseCommand("bench", args, BENCH_FLAGS);
+  const sockets = lists["socket"] ?? [];
+  checkCombination(v, positionals, sockets);
   // Run limits and queue size are checked before the fields below: the order decides which of several mistakes
   // is reported.
   const limits = runLimits(v);
   const queueSize = queueSizeOf(v["queue-size"] ?? "1024");
   return {
-    ...(socket !== undefined ? { socket } : {}),
+    sockets,
+    vms: integer("--vms", v.vms ?? "1", 1, 16),
     poll: v.poll === true,
     ...optionalInt("busyPollUs", "--busy-poll", v["busy-poll"], 0, 100_000),
     ...optionalInt("pinServe", "--pin-serve", v["pin-serve"], 0, 4095),
@@ -96,14 +100,14 @@ export function parseBenchOptions(args: string[]): BenchOptions {
 }
 
 /** Refuses positionals, and the options of bench's own serve next to `--socket` (they would be ignored). */
-function checkCombination(v: Values, positionals: readonly string[]): void {
+function checkCombination(v: Values, positionals: readonly string[], sockets: readonly string[]): void {
   if (positionals.length > 0) {
     throw new UsageError(
       `bench takes no arguments, only options: got "${positionals[0]}": see \`cryptobridge bench --help\``,
     );
   }
-  if (str(v.socket) === undefined) return;
-  for (const name of ["poll", "busy-poll", "pin-serve"]) {
+  if (sockets.length === 0) return;
+  for (const name of ["poll", "busy-poll", "pin-serve", "vms"]) {
     if (v[name] !== undefined) {
       throw new UsageError(
         `--${name} applies to the serve bench starts itself: with --socket, start the back-end with it yourself`,

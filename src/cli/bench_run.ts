@@ -24,6 +24,7 @@ import {
   VirtioCryptoDriver,
   type WorkloadRequest,
 } from "../frontend/mod.ts";
+import type { Reactor } from "../os/mod.ts";
 import { ReferenceSession } from "./bench_verify.ts";
 
 /** What to measure and how. */
@@ -53,6 +54,8 @@ export interface BenchConfig {
   readonly queueSize: number;
   /** Called a few times a second while a case runs. */
   readonly onProgress?: (p: BenchProgress) => void;
+  /** The reactor to wait in (several VMs' generators share one); default: the driver's own. */
+  readonly reactor?: Reactor;
 }
 
 /** Where a run is. */
@@ -114,6 +117,7 @@ export async function runBench(config: BenchConfig): Promise<BenchCaseResult[]> 
     queueSize: config.queueSize,
     controlQueue: config.controlQueue,
     ramSize: align(BASE_RAM + areaSize, 1 << 20),
+    ...(config.reactor === undefined ? {} : { reactor: config.reactor }),
   });
   const engine = new SoftwareEngine();
   const results: BenchCaseResult[] = [];

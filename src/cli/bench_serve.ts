@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 export interface ServeProcessOptions {
   /** Socket path (its folder must exist). */
   readonly socket: string;
+  /** More VMs' sockets of the same serve (`--socket` again; each VM on its own thread). */
+  readonly moreSockets?: readonly string[];
   /** `serve --poll`. */
   readonly poll: boolean;
   /** `serve --busy-poll US`. */
@@ -25,8 +27,10 @@ export interface ServeProcessOptions {
 
 /** A running `cryptobridge serve`. */
 export interface ServeProcess extends AsyncDisposable {
-  /** The socket it listens on. */
+  /** The socket it listens on (the first VM's). */
   readonly socket: string;
+  /** Every VM's socket, the first one first. */
+  readonly sockets: readonly string[];
   /** Its process id. */
   readonly pid: number;
   /** The command line it was started with. */
@@ -72,7 +76,8 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
     return s;
   });
   const deadline = Date.now() + (o.startTimeoutMs ?? 20000);
-  while (!isSocket(o.socket)) {
+  const sockets = [o.socket, ...(o.moreSockets ?? [])];
+  while (!sockets.every(isSocket)) {
     if (exited || Date.now() > deadline) {
       if (!exited) child.kill("SIGKILL");
       const s = await status;
@@ -96,15 +101,14 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
     })();
     return stopping;
   };
-  return { socket: o.socket, pid: child.pid, command, stop, [Symbol.asyncDispose]: stop };
+  return { socket: o.socket, sockets, pid: child.pid, command, stop, [Symbol.asyncDispose]: stop };
 }
 
 /** `cryptobridge serve` with the options asked, under `taskset -c` when pinned. */
 function serveCommand(o: ServeProcessOptions): string[] {
   const serveArgs = [
     "serve",
-    "--socket",
-    o.socket,
+    ...[o.socket, ...(o.moreSockets ?? [])].flatMap((s) => ["--socket", s]),
     "--log-level",
     "warning",
     ...(o.poll ? ["--poll"] : []),
