@@ -17,6 +17,8 @@ import { newSocket, UnixConnection, type UnixConnectionOptions, UnixSocketError 
 export interface UnixListenOptions {
   /** listen(2) backlog (default 128). */
   readonly backlog?: number;
+  /** Permission bits of the socket file (default 0600): it is born with them whatever the umask. */
+  readonly mode?: number;
 }
 
 /** A listening Unix stream socket bound to a path; `close()` removes the socket file it created. */
@@ -35,18 +37,24 @@ export class UnixListener implements Disposable {
    * Binds and listens. A stale socket file at `path` (nobody accepts: connect gives ECONNREFUSED) is replaced.
    *
    * @param path The socket path (at most 107 bytes).
-   * @param options The backlog.
+   * @param options The backlog and the file's mode (default 0600).
    * @returns The listener.
-   * @throws RangeError for a path that is too long; UnixSocketError("in-use") when another process is serving
+   * @throws RangeError for a path that is too long or a mode out of range; UnixSocketError("in-use") when another process is serving
    *   the path, ("not-a-socket") when something else is there; ErrnoError when a call fails.
    */
   static listen(path: string, options: UnixListenOptions = {}): UnixListener {
     const address = encodeSockaddrUn(AF_UNIX, path);
+    const mode = socketMode(options.mode);
     const fd = newSocket();
     let bound = false;
     try {
+      // Linux gives the file bind(2) creates the socket's own mode minus the umask: set before bind, the file
+      // is never more open than `mode`, not even for a moment (a umask of 0 included), and no process-wide
+      // umask is changed under other threads.
+      check(libc.fchmod(fd.raw, mode), "fchmod", `socket for ${path}`);
       bindReplacingStale(fd, address, path);
       bound = true;
+      restoreMode(path, mode);
       check(libc.listen(fd.raw, options.backlog ?? 128), "listen", `on ${path}`);
       return new UnixListener(fd, path, Deno.lstatSync(path).ino);
     } catch (e) {
@@ -99,6 +107,25 @@ export class UnixListener implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function socketMode(mode: number | undefined): number {
+  const m = mode ?? 0o600;
+  if (!Number.isInteger(m) || m < 0 || m > 0o777) {
+    throw new RangeError(
+      `Cannot listen: mode must be permission bits in 0..0777: current value is 0${m.toString(8)}`,
+    );
+  }
+  return m;
+}
+
+/**
+ * The umask may have taken bits the caller asked for (0022 takes a group's write bit from 0660; 0277 the owner's
+ * own): put them back. Only bits of `mode` are added, never others.
+ */
+function restoreMode(path: string, mode: number): void {
+  const now = (Deno.lstatSync(path).mode ?? 0) & 0o777;
+  if (now !== mode) Deno.chmodSync(path, mode);
 }
 
 function bindReplacingStale(fd: Fd, address: Uint8Array<ArrayBuffer>, path: string): void {
