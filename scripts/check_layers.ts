@@ -75,6 +75,8 @@ const LAYERS: readonly Layer[] = [
       SPEC,
     ],
   },
+  // The control socket: JSON-RPC over the project's own sockets; it knows the daemon only by its DaemonControl.
+  { prefix: "src/control/", imports: ["src/control/", "src/os/"] },
   { prefix: "src/daemon/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "src/cli/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "mod.ts", imports: ["src/", "ffi/errno.ts"] },
