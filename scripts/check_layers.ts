@@ -77,6 +77,8 @@ const LAYERS: readonly Layer[] = [
   },
   // The control socket: JSON-RPC over the project's own sockets; it knows the daemon only by its DaemonControl.
   { prefix: "src/control/", imports: ["src/control/", "src/os/"] },
+  // Metrics: the exposition format, a registry fed by a snapshot callback, Deno's HTTP server; no FFI.
+  { prefix: "src/metrics/", imports: ["src/metrics/"] },
   { prefix: "src/daemon/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "src/cli/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "mod.ts", imports: ["src/", "ffi/errno.ts"] },
