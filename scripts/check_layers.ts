@@ -45,6 +45,7 @@ const LAYERS: readonly Layer[] = [
     imports: ["src/engine/", SPEC, "ffi/libcrypto.ts", "ffi/errno.ts"],
   },
   { prefix: "src/engine/", imports: ["src/engine/", SPEC], typeImports: [] },
+  { prefix: "src/logging/", imports: ["src/logging/"] },
   {
     prefix: "src/accel/",
     // src/crypto/mod.ts exports only the pure wire codecs (no device, no FFI): a virtio-crypto driver speaks the

@@ -8,6 +8,9 @@
  */
 
 import { configure, getConsoleSink, type LogLevel, reset } from "@logtape/logtape";
+import { type LogFormat, logFormatter } from "../logging/format.ts";
+
+export { LOG_FORMATS, type LogFormat, parseLogFormat } from "../logging/format.ts";
 
 // Every level goes to console.error (stderr), so stdout carries only command output (tables, JSON).
 const TO_STDERR = {
@@ -37,16 +40,23 @@ export function parseLogLevel(value: string): LogLevel {
   return level;
 }
 
+/** Options of `configureLogging`. */
+export interface LoggingOptions {
+  /** `text` (default) or `json`: one JSON object per line, for journald and log shippers (`--log-format`). */
+  readonly format?: LogFormat;
+}
+
 /**
  * Sends `cryptobridge.*` records at `level` and above to stderr (stdout stays for command output).
  *
  * @param level The lowest level to print.
+ * @param options The line format.
  */
-export async function configureLogging(level: LogLevel): Promise<void> {
+export async function configureLogging(level: LogLevel, options: LoggingOptions = {}): Promise<void> {
   await configure({
     reset: true,
     sinks: {
-      stderr: getConsoleSink({ levelMap: TO_STDERR }),
+      stderr: getConsoleSink({ levelMap: TO_STDERR, formatter: logFormatter(options.format ?? "text") }),
     },
     loggers: [
       { category: ["cryptobridge"], lowestLevel: level, sinks: ["stderr"] },
