@@ -80,6 +80,8 @@ const LAYERS: readonly Layer[] = [
   { prefix: "src/control/", imports: ["src/control/", "src/os/"] },
   // Metrics: the exposition format, a registry fed by a snapshot callback, Deno's HTTP server; no FFI.
   { prefix: "src/metrics/", imports: ["src/metrics/"] },
+  // sd_notify over the project's datagram sockets.
+  { prefix: "src/systemd/", imports: ["src/systemd/", "src/os/"] },
   { prefix: "src/daemon/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "src/cli/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "mod.ts", imports: ["src/", "ffi/errno.ts"] },

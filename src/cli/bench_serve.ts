@@ -69,6 +69,7 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
   ];
   const base = selfCommand(serveArgs, o.denoFlags);
   const command = o.cpu === undefined ? base : ["taskset", "-c", String(o.cpu), ...base];
+  isSocket(o.socket); // a missing --allow-read throws here, before a child is started
   const child = new Deno.Command(command[0]!, {
     args: command.slice(1),
     stdin: "null",
@@ -112,7 +113,8 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
 function isSocket(path: string): boolean {
   try {
     return Deno.statSync(path).isSocket === true;
-  } catch {
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e; // a missing --allow-read: say so, do not wait for nothing
     return false;
   }
 }
