@@ -10,6 +10,7 @@ export { createMemfd, fileCovers, type MapOptions, Mapping } from "./mapping.ts"
 export { EventFd } from "./eventfd.ts";
 export { Reactor, type ReactorOptions, type ReadyHandler, type WaitMode } from "./reactor.ts";
 export { pinThread, threadAffinity, threadId } from "./thread.ts";
+export { lookupGroup, lookupUser } from "./users.ts";
 export {
   MAX_FDS,
   UnixConnection,

@@ -12,13 +12,18 @@ import { Errno, ErrnoError } from "../../ffi/errno.ts";
 import { encodeSockaddrUn, SOCKADDR_UN_SIZE } from "../../ffi/structs.ts";
 import { Fd } from "./fd.ts";
 import { newSocket, UnixConnection, type UnixConnectionOptions, UnixSocketError } from "./unix_socket.ts";
+import { checkSocketPath, setOwnership } from "./socket_path.ts";
 
 /** Options of `UnixListener.listen`. */
 export interface UnixListenOptions {
   /** listen(2) backlog (default 128). */
   readonly backlog?: number;
-  /** Permission bits of the socket file (default 0600): it is born with them whatever the umask. */
+  /** Permission bits of the socket file (default 0600): it is born 0600 whatever the umask, then set to these. */
   readonly mode?: number;
+  /** Owner (uid) of the socket file; default: the process's. */
+  readonly owner?: number | null;
+  /** Group (gid) of the socket file; default: the process's. */
+  readonly group?: number | null;
 }
 
 /** A listening Unix stream socket bound to a path; `close()` removes the socket file it created. */
@@ -26,35 +31,76 @@ export class UnixListener implements Disposable {
   readonly #fd: Fd;
   readonly #path: string;
   readonly #inode: number | null;
+  readonly #owned: boolean;
 
-  private constructor(fd: Fd, path: string, inode: number | null) {
+  private constructor(fd: Fd, path: string, inode: number | null, owned = true) {
     this.#fd = fd;
     this.#path = path;
     this.#inode = inode;
+    this.#owned = owned;
+  }
+
+  /**
+   * Checks that `listen(path)` could bind: the directory is safe, and what is at the path (if anything) is a
+   * socket of ours that nobody serves. Binds nothing, so a daemon checks every path before it binds any.
+   *
+   * @param path The socket path.
+   * @throws UnixSocketError `unsafe-directory`, `squatted`, `in-use`, `not-a-socket`.
+   */
+  static check(path: string): void {
+    checkSocketPath(path);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    if (!info.isSocket) {
+      throw new UnixSocketError("not-a-socket", `Cannot listen on ${path}: it exists and is not a socket`);
+    }
+    if (isServed(encodeSockaddrUn(AF_UNIX, path), path)) {
+      throw new UnixSocketError("in-use", `Cannot listen on ${path}: another process is serving it`);
+    }
+  }
+
+  /**
+   * A listener over a socket another part of the process owns (a VM's thread accepts on the socket the main thread
+   * bound: fd numbers are the process's, valid in every thread). `close()` of the borrowed one only stops using it:
+   * the owner closes the fd and removes the file.
+   *
+   * @param fd The listening socket's descriptor.
+   * @param path Its path (for messages).
+   * @returns The borrowed listener.
+   */
+  static borrow(fd: number, path: string): UnixListener {
+    return new UnixListener(new Fd(fd), path, null, false); // never closed here: see close()
   }
 
   /**
    * Binds and listens. A stale socket file at `path` (nobody accepts: connect gives ECONNREFUSED) is replaced.
    *
    * @param path The socket path (at most 107 bytes).
-   * @param options The backlog and the file's mode (default 0600).
+   * @param options The backlog.
    * @returns The listener.
-   * @throws RangeError for a path that is too long or a mode out of range; UnixSocketError("in-use") when another process is serving
+   * @throws RangeError for a path that is too long; UnixSocketError("in-use") when another process is serving
    *   the path, ("not-a-socket") when something else is there; ErrnoError when a call fails.
    */
   static listen(path: string, options: UnixListenOptions = {}): UnixListener {
+    checkSocketPath(path);
     const address = encodeSockaddrUn(AF_UNIX, path);
-    const mode = socketMode(options.mode);
     const fd = newSocket();
     let bound = false;
     try {
-      // Linux gives the file bind(2) creates the socket's own mode minus the umask: set before bind, the file
-      // is never more open than `mode`, not even for a moment (a umask of 0 included), and no process-wide
-      // umask is changed under other threads.
-      check(libc.fchmod(fd.raw, mode), "fchmod", `socket for ${path}`);
-      bindReplacingStale(fd, address, path);
+      // umask is the process's: 0177 only around bind(2), so the file is never more open than 0600 meanwhile.
+      const umask = libc.umask(0o177);
+      try {
+        bindReplacingStale(fd, address, path);
+      } finally {
+        libc.umask(umask);
+      }
       bound = true;
-      restoreMode(path, mode);
+      setOwnership(path, options);
       check(libc.listen(fd.raw, options.backlog ?? 128), "listen", `on ${path}`);
       return new UnixListener(fd, path, Deno.lstatSync(path).ino);
     } catch (e) {
@@ -93,6 +139,7 @@ export class UnixListener implements Disposable {
 
   /** Removes the socket file (if it is still the one this listener created) and closes; idempotent. */
   close(): void {
+    if (!this.#owned) return;
     if (!this.#fd.isOpen) return;
     try {
       if (Deno.lstatSync(this.#path).ino === this.#inode) libc.unlink(cString(this.#path));
@@ -107,25 +154,6 @@ export class UnixListener implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function socketMode(mode: number | undefined): number {
-  const m = mode ?? 0o600;
-  if (!Number.isInteger(m) || m < 0 || m > 0o777) {
-    throw new RangeError(
-      `Cannot listen: mode must be permission bits in 0..0777: current value is 0${m.toString(8)}`,
-    );
-  }
-  return m;
-}
-
-/**
- * The umask may have taken bits the caller asked for (0022 takes a group's write bit from 0660; 0277 the owner's
- * own): put them back. Only bits of `mode` are added, never others.
- */
-function restoreMode(path: string, mode: number): void {
-  const now = (Deno.lstatSync(path).mode ?? 0) & 0o777;
-  if (now !== mode) Deno.chmodSync(path, mode);
 }
 
 function bindReplacingStale(fd: Fd, address: Uint8Array<ArrayBuffer>, path: string): void {
