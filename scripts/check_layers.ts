@@ -99,6 +99,7 @@ export const LAYERS: readonly Layer[] = [
     imports: [
       "src/vm/",
       "src/threads/",
+      "src/metrics/snapshot.ts",
       "src/logging/",
       "src/vhost_user/",
       "src/crypto/",

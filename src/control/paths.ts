@@ -22,7 +22,9 @@ export function controlPathBeside(socket: string): string {
 }
 
 /**
- * The default of `--control` for the CLI: beside serve's default vhost-user socket (`/tmp/cryptobridge.sock`).
- * tests/control/paths_test.ts keeps the two in step.
+ * The default of `--control` for the CLI: beside a root serve's default vhost-user socket
+ * (`/run/cryptobridge/cryptobridge.sock`, the systemd service's runtime directory); a daemon of another user is
+ * reached with `--control`.
+ * tests/control/client_test.ts keeps the two in step.
  */
-export const DEFAULT_CONTROL_PATH = "/tmp/cryptobridge-control.sock";
+export const DEFAULT_CONTROL_PATH = "/run/cryptobridge/cryptobridge-control.sock";

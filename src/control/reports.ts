@@ -108,7 +108,7 @@ export interface VmReport {
 export interface PathStats {
   /** Requests it served. */
   readonly requests: number;
-  /** Sessions created on it. */
+  /** Sessions open on it now. */
   readonly sessions: number;
 }
 

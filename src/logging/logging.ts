@@ -56,7 +56,10 @@ export interface LoggingOptions {
  * @param options The VM this thread serves; the line format.
  */
 export async function configureLogging(level: LogLevel, options: LoggingOptions = {}): Promise<void> {
-  const formatter = logFormatter(options.format ?? "text", { vm: options.vm });
+  const formatter = logFormatter(
+    options.format ?? "text",
+    options.vm === undefined ? {} : { vm: options.vm },
+  );
   await configure({
     reset: true,
     sinks: {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ControlClient, ControlClientError, ErrorCode, RpcError } from "../../src/control/client.ts";
 import { controlPathBeside, DEFAULT_CONTROL_PATH } from "../../src/control/mod.ts";
-import { DEFAULT_SOCKET } from "../../src/daemon/daemon.ts";
+import { ROOT_RUNTIME_DIR } from "../../src/daemon/paths.ts";
 import { startServer } from "./_line_client.ts";
 
 Deno.test("ControlClient.call() returns results and throws RpcError with the daemon's code", async () => {
@@ -78,8 +78,8 @@ Deno.test("ControlClient.call() gives up after timeoutMs on a socket that never 
   }
 });
 
-Deno.test("DEFAULT_CONTROL_PATH is beside serve's default socket", () => {
-  assert.equal(controlPathBeside(DEFAULT_SOCKET), DEFAULT_CONTROL_PATH);
+Deno.test("DEFAULT_CONTROL_PATH is beside a root serve's default socket", () => {
+  assert.equal(controlPathBeside(`${ROOT_RUNTIME_DIR}/cryptobridge.sock`), DEFAULT_CONTROL_PATH);
   assert.equal(
     controlPathBeside("/run/cryptobridge/vm1.sock"),
     "/run/cryptobridge/cryptobridge-control.sock",

@@ -20,7 +20,7 @@ import {
   SymOpType,
 } from "../../src/spec/virtio_crypto.ts";
 import { aeadRequest, cipherRequest, macRequest, statelessRequest } from "../../src/frontend/mod.ts";
-import { configureLogging, type LogFormat, resetLogging } from "../../src/daemon/logging.ts";
+import { configureLogging, type LogFormat, resetLogging } from "../../src/logging/logging.ts";
 import { ctrlSession, send, startRig } from "../integration/_daemon.ts";
 
 function randomKey(length: number): Uint8Array {

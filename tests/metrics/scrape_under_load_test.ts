@@ -1,7 +1,8 @@
 /**
- * A scrape taken under load: the daemon serves AES-CBC requests from a load generator in this process while the
- * metrics endpoint is scraped over HTTP; every scrape must parse, pass `promtool check metrics`, and show counters
- * that only grow, ending at what the load generator completed.
+ * A scrape taken under load: the daemon (its VM on its own Worker, metered there, as `serve --metrics` runs it)
+ * serves AES-CBC requests from a load generator in this process while the metrics endpoint is scraped over HTTP;
+ * every scrape must parse, pass `promtool check metrics`, and show counters that only grow, ending at what the load
+ * generator completed.
  *
  * @module
  */
@@ -9,35 +10,29 @@
 import assert from "node:assert/strict";
 import { ReferenceSession } from "../../src/cli/bench_verify.ts";
 import { runDaemon } from "../../src/daemon/daemon.ts";
+import { startHostServices } from "../../src/daemon/host_services.ts";
 import { SoftwareEngine } from "../../src/engine/software/mod.ts";
 import type { WorkloadRequest } from "../../src/frontend/mod.ts";
 import { benchWorkload, LoadGenerator, VirtioCryptoDriver } from "../../src/frontend/mod.ts";
-import { MetricsRegistry, MetricsServer, type MetricsSnapshot } from "../../src/metrics/mod.ts";
 import { hasPromtool, parseExposition, promtoolCheck, valueOf } from "./_parse.ts";
-import { MeteredEngine } from "./_metered_engine.ts";
 
 Deno.test("a scrape under load parses, passes promtool, and its counters grow to what was served", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-metrics-" });
-  const engine = new MeteredEngine();
-  const daemon = runDaemon({ socket: `${dir}/vhost.sock`, engine });
-  const snapshot = (): MetricsSnapshot => ({
-    version: "0.1.0",
-    startTimeSeconds: 1767225600,
-    vms: [{
-      name: "vm1",
-      connected: daemon.server.handler !== null,
-      sessions: { accelerator: 0, software: daemon.device.sessions.table.size },
-      inflight: 0,
-      requests: engine.rows(),
-      fallbacks: {},
-      latency: engine.latency.snapshot(),
-    }],
-    accelerator: null,
+  const daemon = runDaemon({
+    vms: [{ name: "vm1", socket: `${dir}/vhost.sock` }],
+    engine: "software",
+    logLevel: "warning",
   });
-  const metrics = await MetricsServer.listen({
-    address: { kind: "tcp", hostname: "127.0.0.1", port: 0 },
-    registry: new MetricsRegistry(snapshot),
+  await daemon.ready;
+  const services = await startHostServices(daemon, {
+    control: null,
+    metrics: "127.0.0.1:0",
+    device: null,
+    logLevel: "warning",
+    configureMainLogging: () => Promise.resolve(),
+    notifier: null,
   });
+  const metrics = { address: services.metrics! };
   const driver = await VirtioCryptoDriver.open({ path: daemon.socket, queueSize: 256 });
   const reference = new SoftwareEngine();
   try {
@@ -83,7 +78,7 @@ Deno.test("a scrape under load parses, passes promtool, and its counters grow to
       assert.equal(count, n, "one latency observation per request");
     }
     assert.equal(last, result.completed);
-    assert.equal(daemon.device.stats.ok, result.completed);
+    assert.equal((await daemon.snapshot()).vms[0]!.device["ok"], result.completed);
     const p = parseExposition(final);
     assert.equal(
       valueOf(p, "cryptobridge_request_bytes_total", "cryptobridge_request_bytes_total", ok),
@@ -104,9 +99,8 @@ Deno.test("a scrape under load parses, passes promtool, and its counters grow to
     }
   } finally {
     await driver.close();
-    await metrics.close();
+    await services.close("test done");
     await daemon.stop();
-    engine.close();
     reference.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -76,7 +76,11 @@ async function checkCase(c: Case, paths: PermissionPaths): Promise<void> {
     const r = await c.run(flags.filter((f) => f !== missing));
     assert.notEqual(r.code, 0, `${c.command} without ${missing} should fail`);
     const line = r.err.trim().split("\n").find((l) => l.includes("needs --allow")) ?? r.err;
-    assert.match(line, new RegExp(`^cryptobridge: ${c.command} needs ${flagName(missing)}\\b`), `without ${missing}`);
+    assert.match(
+      line,
+      new RegExp(`^cryptobridge: ${c.command} needs ${flagName(missing)}\\b`),
+      `without ${missing}`,
+    );
     if (missing.includes("=") && missing !== "--allow-run=modprobe") {
       assert.ok(line.includes(missing.split("=")[1]!.replace(/^unix:/, "")), `${line} names ${missing}`);
     }
@@ -87,7 +91,13 @@ Deno.test("status and vm run with read, write and net on the control socket only
   await using rig = startServer();
   const dir = Deno.makeTempDirSync({ prefix: "cb-perm-" });
   try {
-    const paths = { control: rig.path, runtimeDir: dir, socket: `${dir}/s.sock`, deno: Deno.execPath(), tmp: dir };
+    const paths = {
+      control: rig.path,
+      runtimeDir: dir,
+      socket: `${dir}/s.sock`,
+      deno: Deno.execPath(),
+      tmp: dir,
+    };
     await checkCase({
       command: "status",
       run: (f) => cli(f, ["status", "--control", rig.path]),
@@ -108,7 +118,13 @@ Deno.test("list, info, bind and unbind run with --allow-ffi and, for bind and un
   const missingModule = buildFakeSysfs({ ...TEST_MACHINE, modules: [] });
   const dir = Deno.makeTempDirSync({ prefix: "cb-perm-" });
   const state = `${dir}/run/bindings.json`;
-  const paths = { control: `${dir}/c.sock`, runtimeDir: `${dir}/run`, socket: `${dir}/s.sock`, deno: "", tmp: dir };
+  const paths = {
+    control: `${dir}/c.sock`,
+    runtimeDir: `${dir}/run`,
+    socket: `${dir}/s.sock`,
+    deno: "",
+    tmp: dir,
+  };
   try {
     await checkCase({
       command: "list",
@@ -123,7 +139,7 @@ Deno.test("list, info, bind and unbind run with --allow-ffi and, for bind and un
     await checkCase({
       command: "bind", // vfio_pci is missing: bind records the driver, then needs modprobe (not run by the test)
       run: (f) => {
-        Deno.removeSync(`${dir}/run`, { recursive: true }).valueOf;
+        Deno.removeSync(`${dir}/run`, { recursive: true });
         return cli(f, ["bind", "0000:00:04.0", "--sysfs", missingModule, "--state", state]);
       },
       works: () => {},
@@ -133,8 +149,19 @@ Deno.test("list, info, bind and unbind run with --allow-ffi and, for bind and un
       const flags = permissionFlags("bind", paths);
       for (const missing of flags) {
         Deno.mkdirSync(`${dir}/run`, { recursive: true });
-        const r = await cli(flags.filter((f) => f !== missing), ["bind", "0000:00:04.0", "--sysfs", missingModule, "--state", state]);
-        assert.match(r.err, new RegExp(`^cryptobridge: bind needs ${flagName(missing)}\\b`), `without ${missing}: ${r.err}`);
+        const r = await cli(flags.filter((f) => f !== missing), [
+          "bind",
+          "0000:00:04.0",
+          "--sysfs",
+          missingModule,
+          "--state",
+          state,
+        ]);
+        assert.match(
+          r.err,
+          new RegExp(`^cryptobridge: bind needs ${flagName(missing)}\\b`),
+          `without ${missing}: ${r.err}`,
+        );
       }
     });
   } finally {
