@@ -7,7 +7,7 @@
  * 2. caches its npm dependencies in `<prefix>/deno-dir` (`deno cache`, which needs the npm registry once), so
  *    the service starts without a network;
  * 3. writes `<bin-dir>/cryptobridge` (/usr/local/bin), a wrapper that runs each command with its narrowest
- *    permissions (src/cli/permissions.ts, docs/permissions.md);
+ *    permissions (src/cli/permissions.ts, README, "Least privilege");
  * 4. writes the unit `<unit-dir>/cryptobridge.service` (/etc/systemd/system) from packaging/cryptobridge.service,
  *    pointing at the wrapper and the configuration file;
  * 5. writes `<config-dir>/config.json` (/etc/cryptobridge) from packaging/config.example.json, unless one exists;
@@ -76,15 +76,21 @@ const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
  * @returns The script's text.
  */
 export function renderWrapper(o: Pick<InstallOptions, "prefix" | "configDir">, deno: string): string {
-  const paths = { ...DEFAULT_PERMISSION_PATHS, runtimeDir: RUNTIME_DIR, deno, tmp: "/tmp" };
+  const paths = { ...DEFAULT_PERMISSION_PATHS, runtimeDir: RUNTIME_DIR, deno, tmp: "/tmp", code: o.prefix };
   const flags = (command: string): string => permissionFlags(command, paths).join(" ");
   const control = DEFAULT_PERMISSION_PATHS.control;
-  const serve = servePermissions({ config: o.configDir, runtimeDir: RUNTIME_DIR, metrics: METRICS }).join(
+  const serve = servePermissions({
+    config: o.configDir,
+    runtimeDir: RUNTIME_DIR,
+    metrics: METRICS,
+    device: true, // the configuration file may name one
+    code: o.prefix,
+  }).join(
     " ",
   );
   return `#!/bin/sh
 # cryptobridge, installed by scripts/install_service.ts: runs ${o.prefix}/cli.ts with each command's narrowest
-# permissions (docs/permissions.md). Extra deno flags: CRYPTOBRIDGE_DENO_FLAGS. serve's flags match the unit's
+# permissions (README, "Least privilege"). Extra deno flags: CRYPTOBRIDGE_DENO_FLAGS. serve's flags match the unit's
 # --config, --metrics and runtime directory: change them together.
 DENO=${shellQuote(deno)}
 CLI=${shellQuote(`${o.prefix}/cli.ts`)}

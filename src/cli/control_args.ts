@@ -75,7 +75,8 @@ export function describeFailure(e: unknown): { message: string; code: number } |
       case "no-daemon":
         return {
           message: `no daemon answers on ${e.path}: start it with \`cryptobridge serve\` (as a service: ` +
-            "`systemctl start cryptobridge`) or give --control PATH",
+            "`systemctl start cryptobridge`), or give --control PATH: the socket of `serve --control PATH`, by default " +
+            "cryptobridge-control.sock beside its first VM's socket",
           code: ExitCode.NO_DAEMON,
         };
       case "permission":

@@ -2,7 +2,7 @@
  * The `cryptobridge` command: subcommand dispatch, help, and the one-line error reporting every mistake gets.
  *
  * Commands are loaded when they run, not before: `status` and `vm` load no FFI, so they run with the narrow
- * permissions of docs/permissions.md, and a missing permission (Deno's NotCapable, also while a command's modules
+ * permissions of README, "Least privilege", and a missing permission (Deno's NotCapable, also while a command's modules
  * load) is one line naming the flag, not a stack trace.
  *
  * @module

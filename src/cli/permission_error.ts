@@ -1,6 +1,6 @@
 /**
  * Deno's refusal of a permission, said the way every other mistake is: one line naming the command and the flag
- * (with its scope) that would let it run (docs/permissions.md lists each command's narrowest set).
+ * (with its scope) that would let it run (README, "Least privilege" lists each command's narrowest set).
  *
  * @module
  */
@@ -35,10 +35,10 @@ export function flagFor(message: string): string | null {
  *
  * @param command The subcommand (`status`).
  * @param e The refusal.
- * @returns `cryptobridge: status needs --allow-read=…: <Deno's message> (docs/permissions.md …)`.
+ * @returns `cryptobridge: status needs --allow-read=…: <Deno's message> (README, "Least privilege" …)`.
  */
 export function permissionMessage(command: string, e: Error): string {
   const flag = flagFor(e.message) ?? "a permission";
   return `cryptobridge: ${command} needs ${flag}: ${e.message} ` +
-    `(docs/permissions.md gives each command's flags; \`deno task ${command}\` has them)`;
+    `(README, \"Least privilege\", gives each command's flags; \`deno task ${command}\` has them)`;
 }

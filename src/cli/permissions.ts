@@ -1,5 +1,5 @@
 /**
- * The narrowest `deno run` permissions of each command (docs/permissions.md): one table that the `deno task`
+ * The narrowest `deno run` permissions of each command (README, "Least privilege"): one table that the `deno task`
  * entries, the installed wrapper (scripts/install_service.ts) and tests/permissions/ all follow.
  *
  * `--allow-ffi` cannot be scoped: Deno checks its pointer APIs (`UnsafePointerView`, which every FFI module uses
@@ -16,8 +16,8 @@ export interface PermissionPaths {
   readonly control: string;
   /** Where bind remembers original drivers, and the daemon's sockets live (`/run/cryptobridge`). */
   readonly runtimeDir: string;
-  /** serve's vhost-user socket (today's serve: one `--socket`). */
-  readonly socket: string;
+  /** The folder holding cli.ts: serve's VM Workers load their modules from its src/ and ffi/. */
+  readonly code: string;
   /** The deno binary: bench starts serve with it. */
   readonly deno: string;
   /** bench's temporary folder (`$TMPDIR` or /tmp). */
@@ -25,10 +25,9 @@ export interface PermissionPaths {
 }
 
 /** Defaults: a root deployment (`/run/cryptobridge`, systemd's RuntimeDirectory). */
-export const DEFAULT_PERMISSION_PATHS: Omit<PermissionPaths, "deno"> = {
+export const DEFAULT_PERMISSION_PATHS: Omit<PermissionPaths, "deno" | "code"> = {
   control: "/run/cryptobridge/cryptobridge-control.sock",
   runtimeDir: "/run/cryptobridge",
-  socket: "/tmp/cryptobridge.sock",
   tmp: "/tmp",
 };
 
@@ -41,7 +40,9 @@ export const PERMISSION_REASONS: Readonly<Record<string, string>> = {
   bind: "sysfs through libc; the record of the original driver in the runtime directory; modprobe vfio-pci",
   unbind: "sysfs through libc; the record of the original driver in the runtime directory",
   bench: "a front-end through libc and OpenSSL; it starts serve with the deno binary, in a temporary folder",
-  serve: "libc and OpenSSL; Deno's lstat and chmod of its socket file",
+  serve:
+    "libc and OpenSSL; its sockets (VMs', control) in the runtime directory; $NOTIFY_SOCKET for systemd; with " +
+    "--config its file, with --metrics its address, with --device modprobe vfio-pci",
 };
 
 /**
@@ -72,7 +73,13 @@ export function permissionFlags(command: string, paths: PermissionPaths): string
         `--allow-write=${paths.tmp}`,
       ];
     case "serve":
-      return ["--allow-ffi", `--allow-read=${paths.socket}`, `--allow-write=${paths.socket}`];
+      return servePermissions({
+        config: null,
+        runtimeDir: run,
+        metrics: null,
+        device: false,
+        code: paths.code,
+      });
     default:
       return [];
   }
@@ -80,17 +87,22 @@ export function permissionFlags(command: string, paths: PermissionPaths): string
 
 /** What the wired daemon will read and serve (`serve --config … --control … --metrics …` under systemd). */
 export interface ServeDeployment {
-  /** The configuration file, or its directory. */
-  readonly config: string;
+  /** The configuration file, or its directory; null without `--config`. */
+  readonly config: string | null;
   /** The runtime directory: VM sockets, control socket, bind record. */
   readonly runtimeDir: string;
   /** `--metrics` as HOST:PORT, a socket path, or null. */
   readonly metrics: string | null;
+  /** The folder holding cli.ts (a VM's Worker reads its modules there). */
+  readonly code: string;
+  /** Whether an accelerator is bound at start (`--device`: modprobe vfio-pci when it is not loaded). */
+  readonly device: boolean;
 }
 
 /**
- * serve's flags once it reads a configuration file, serves control and metrics and tells systemd (the proposal
- * of docs/permissions.md; today's serve needs `permissionFlags("serve", …)`).
+ * serve's flags: reading its sockets' directory (VMs', control) and its own modules (each VM's Worker loads them),
+ * `$NOTIFY_SOCKET`, and what the deployment adds (the configuration file, the metrics address, modprobe for
+ * `--device`).
  *
  * @param d The deployment.
  * @returns The flags.
@@ -101,13 +113,17 @@ export function servePermissions(d: ServeDeployment): string[] {
     : d.metrics.includes("/")
     ? [`--allow-net=unix:${d.metrics}`]
     : [`--allow-net=${d.metrics}`];
+  // Deno's own file APIs: lstat of each socket path (read); the metrics socket is Deno's HTTP server's (read and
+  // write). Sockets themselves are bound, chmod-ed and unlinked through libc (FFI).
   const metricsPath = d.metrics !== null && d.metrics.includes("/") ? [d.metrics] : [];
+  const config = d.config === null ? [] : [d.config];
+  const read = [...config, d.runtimeDir, ...metricsPath, `${d.code}/src`, `${d.code}/ffi`];
   return [
     "--allow-ffi",
-    `--allow-read=${[d.config, d.runtimeDir, ...metricsPath].join(",")}`,
-    `--allow-write=${[d.runtimeDir, ...metricsPath].join(",")}`,
-    "--allow-env=NOTIFY_SOCKET,WATCHDOG_USEC,WATCHDOG_PID",
+    `--allow-read=${read.join(",")}`,
+    ...(metricsPath.length > 0 ? [`--allow-write=${metricsPath.join(",")}`] : []),
+    "--allow-env=NOTIFY_SOCKET",
     ...metrics,
-    "--allow-run=modprobe",
+    ...(d.device ? ["--allow-run=modprobe"] : []),
   ];
 }

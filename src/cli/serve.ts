@@ -82,6 +82,7 @@ export async function serve(args: string[]): Promise<number> {
   const format = options.logFormat ?? "text";
   const mainLogging = (level: LogLevel): Promise<void> => configureLogging(level, { format });
   await mainLogging(options.logLevel ?? "info");
+  using stop = listenForStop(); // from now: a SIGTERM while starting stops cleanly once started
   const daemon = runDaemon(options);
   let services: HostServices;
   try {
@@ -98,7 +99,7 @@ export async function serve(args: string[]): Promise<number> {
     throw e;
   }
   announce(daemon, services);
-  return await serveUntilSignal(daemon, services);
+  return await serveUntilSignal(daemon, services, stop.signal);
 }
 
 function announce(daemon: Daemon, services: HostServices): void {
@@ -132,20 +133,32 @@ function announce(daemon: Daemon, services: HostServices): void {
   );
 }
 
-async function serveUntilSignal(daemon: Daemon, services: HostServices): Promise<number> {
-  const stop = (signal: string) => (): void => {
-    log.info("{signal} received: stopping", { signal });
-    void services.close(signal).finally(() => daemon.stop());
+/** SIGINT and SIGTERM, listened for until disposed. */
+function listenForStop(): { readonly signal: Promise<Deno.Signal> } & Disposable {
+  let received!: (s: Deno.Signal) => void;
+  const signal = new Promise<Deno.Signal>((resolve) => received = resolve);
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => received(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  return {
+    signal,
+    [Symbol.dispose]: () => {
+      for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    },
   };
-  const onInt = stop("SIGINT");
-  const onTerm = stop("SIGTERM");
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
+}
+
+async function serveUntilSignal(
+  daemon: Daemon,
+  services: HostServices,
+  signal: Promise<string>,
+): Promise<number> {
+  void signal.then((s) => {
+    log.info("{signal} received: stopping", { signal: s });
+    void services.close(s).finally(() => daemon.stop());
+  });
   try {
     await daemon.done;
   } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    Deno.removeSignalListener("SIGTERM", onTerm);
     await services.close("the daemon stopped");
   }
   const last = await daemon.stop();

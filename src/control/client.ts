@@ -2,7 +2,7 @@
  * `ControlClient`: talks to a daemon's control socket (docs/control.md), for the CLI (`cryptobridge status`,
  * `cryptobridge vm …`) and for scripts. It uses Deno's own Unix sockets, not the FFI ones: a client needs only
  * `--allow-read`, `--allow-write` and `--allow-net=unix:` scoped to the socket path, never `--allow-ffi`
- * (docs/permissions.md). Import it from this file: the folder's `mod.ts` also loads the server, and with it FFI.
+ * (README, "Least privilege"). Import it from this file: the folder's `mod.ts` also loads the server, and with it FFI.
  *
  * @module
  */

@@ -73,7 +73,8 @@ Deno.test("no daemon: exit 3 and a line that says how to start one or where else
       assert.equal(
         r.err,
         `cryptobridge: no daemon answers on ${dir}/none.sock: start it with \`cryptobridge serve\` (as a ` +
-          "service: `systemctl start cryptobridge`) or give --control PATH",
+          "service: `systemctl start cryptobridge`), or give --control PATH: the socket of `serve --control PATH`, " +
+          "by default cryptobridge-control.sock beside its first VM's socket",
       );
     }
   } finally {

@@ -96,6 +96,8 @@ Deno.test("a scrape under load parses, passes promtool, and its counters grow to
       const mid = scrapes[Math.floor(scrapes.length / 2)]!;
       assert.equal(await promtoolCheck(mid), "");
       assert.equal(await promtoolCheck(final), "");
+    } else {
+      console.warn("promtool is absent (Debian package prometheus): the scrapes were parsed, not linted");
     }
   } finally {
     await driver.close();
