@@ -189,3 +189,20 @@ Deno.test("serve runs with FFI, its runtime directory, its code folder and NOTIF
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("the deno task of each command runs it with exactly its flags (the root deployment's paths)", () => {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url))).tasks;
+  const paths = {
+    control: "/run/cryptobridge/cryptobridge-control.sock",
+    runtimeDir: "/run/cryptobridge",
+    code: ".",
+    deno: "deno",
+    tmp: "/tmp",
+  };
+  for (const command of ["serve", "status", "vm", "list", "info", "bind", "unbind"]) {
+    const words = String(tasks[command].command).split(" ");
+    assert.deepEqual(words.slice(0, 2), ["deno", "run"], command);
+    assert.deepEqual(words.slice(-2), ["cli.ts", command], command);
+    assert.deepEqual(words.slice(2, -2), permissionFlags(command, paths), `deno task ${command}`);
+  }
+});
