@@ -152,7 +152,6 @@ function writeExecutable(path: string, text: string): void {
 export function plan(o: InstallOptions): InstallStep[] {
   const hidden = /^\/(root|home)\//.test(o.deno);
   const deno = hidden ? `${o.prefix}/bin/deno` : o.deno;
-  const config = `${o.configDir}/config.json`;
   const steps: InstallStep[] = [
     {
       path: o.prefix,
@@ -181,7 +180,14 @@ export function plan(o: InstallOptions): InstallStep[] {
       run: () => cache(o, deno),
     });
   }
-  steps.push(
+  steps.push(...configSteps(o, deno));
+  return steps;
+}
+
+// The command, the unit and the configuration file.
+function configSteps(o: InstallOptions, deno: string): InstallStep[] {
+  const config = `${o.configDir}/config.json`;
+  return [
     {
       path: `${o.binDir}/cryptobridge`,
       what: "the command, each subcommand with its narrowest permissions",
@@ -212,8 +218,7 @@ export function plan(o: InstallOptions): InstallStep[] {
         }
       },
     },
-  );
-  return steps;
+  ];
 }
 
 async function cache(o: InstallOptions, deno: string): Promise<void> {

@@ -62,6 +62,27 @@ export function histogramSample(labels: Labels, h: HistogramSnapshot): Histogram
   return { labels, buckets, sum: h.sum, count: running + h.counts[h.bounds.length]! };
 }
 
+function vmStateFamilies(vms: readonly VmMetrics[]): MetricFamily[] {
+  return [
+    gauge("cryptobridge_vm_connected", "Whether a vhost-user front-end is connected (1) or not (0)", [
+      ...vms.map((vm) => ({ labels: { vm: vm.name }, value: vm.connected ? 1 : 0 })),
+    ]),
+    gauge(
+      "cryptobridge_sessions_open",
+      "Sessions open, by the engine holding them",
+      vms.flatMap((vm) => [
+        { labels: { vm: vm.name, path: "accelerator" }, value: vm.sessions.accelerator },
+        { labels: { vm: vm.name, path: "software" }, value: vm.sessions.software },
+      ]),
+    ),
+    gauge(
+      "cryptobridge_requests_inflight",
+      "Requests taken from the VM's rings and not completed yet",
+      vms.map((vm) => ({ labels: { vm: vm.name }, value: vm.inflight })),
+    ),
+  ];
+}
+
 function vmFamilies(vms: readonly VmMetrics[]): MetricFamily[] {
   const requests = new SeriesSum();
   const bytes = new SeriesSum();
@@ -81,22 +102,7 @@ function vmFamilies(vms: readonly VmMetrics[]): MetricFamily[] {
     for (const [reason, n] of Object.entries(vm.fallbacks)) fallbacks.add({ vm: vm.name, reason }, n);
   }
   return [
-    gauge("cryptobridge_vm_connected", "Whether a vhost-user front-end is connected (1) or not (0)", [
-      ...vms.map((vm) => ({ labels: { vm: vm.name }, value: vm.connected ? 1 : 0 })),
-    ]),
-    gauge(
-      "cryptobridge_sessions_open",
-      "Sessions open, by the engine holding them",
-      vms.flatMap((vm) => [
-        { labels: { vm: vm.name, path: "accelerator" }, value: vm.sessions.accelerator },
-        { labels: { vm: vm.name, path: "software" }, value: vm.sessions.software },
-      ]),
-    ),
-    gauge(
-      "cryptobridge_requests_inflight",
-      "Requests taken from the VM's rings and not completed yet",
-      vms.map((vm) => ({ labels: { vm: vm.name }, value: vm.inflight })),
-    ),
+    ...vmStateFamilies(vms),
     counter(
       "cryptobridge_requests_total",
       "Completed requests by VM, service, algorithm, serving path and virtio-crypto status",

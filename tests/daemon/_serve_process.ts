@@ -57,7 +57,7 @@ export async function startServeProcess(args: readonly string[]): Promise<ServeP
     notify,
     nextNotice: (ms = 60_000) => nextDatagram(notify, ms),
     stop,
-    async [Symbol.asyncDispose]() {
+    async [Symbol.asyncDispose](): Promise<void> {
       await stop();
       notify.close();
       await Deno.remove(dir, { recursive: true });

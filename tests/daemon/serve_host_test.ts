@@ -73,7 +73,8 @@ async function checkErrors(c: LineClient): Promise<void> {
   }
 }
 
-async function checkAddRemove(p: ServeProcess, c: LineClient, answers: string[]): Promise<void> {
+/** vm1 with an AES-CBC session that served a request. */
+async function vm1WithSession(p: ServeProcess): Promise<VirtioCryptoDriver> {
   const vm1 = await VirtioCryptoDriver.open({ path: `${p.dir}/vm1.sock` });
   const id = await vm1.createSessionVhost({
     service: "cipher",
@@ -86,6 +87,11 @@ async function checkAddRemove(p: ServeProcess, c: LineClient, answers: string[])
     (await send(vm1, cipherRequest(id, true, iv, 64), { iv, src_data: new Uint8Array(64) })).status,
     Status.OK,
   );
+  return vm1;
+}
+
+/** vm2, added at run time, with a MAC session by the control queue. */
+async function addVm2(p: ServeProcess, c: LineClient): Promise<{ vm2: VirtioCryptoDriver; id2: bigint }> {
   const added = await ask(c, "vm.add", { name: "vm2", socket: `${p.dir}/vm2.sock`, queues: 2 });
   assert.equal(added.result?.["name"], "vm2", JSON.stringify(added));
   assert.equal(
@@ -100,7 +106,12 @@ async function checkAddRemove(p: ServeProcess, c: LineClient, answers: string[])
     key: KEYS[1]!,
   });
   assert.equal(created.status, Status.OK, "a MAC session on vm2, by the control queue");
-  const id2 = created.id;
+  return { vm2, id2: created.id };
+}
+
+async function checkAddRemove(p: ServeProcess, c: LineClient, answers: string[]): Promise<void> {
+  const vm1 = await vm1WithSession(p);
+  const { vm2, id2 } = await addVm2(p, c);
   const list = await ask(c, "vm.list");
   answers.push(
     JSON.stringify(list),

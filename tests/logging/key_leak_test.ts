@@ -65,10 +65,10 @@ const KEYS = {
   refused: randomKey(17),
 } as const;
 
-async function scenario(): Promise<void> {
-  await using rig = await startRig({ revision1: true });
-  const d = rig.driver;
-  const iv = randomKey(16);
+type Driver = Awaited<ReturnType<typeof startRig>>["driver"];
+
+/** Sessions with keys by message 26 and by the control queue, used and closed. */
+async function keyedSessions(d: Driver, iv: Uint8Array): Promise<void> {
   const cbc = await d.createSessionVhost({
     service: "cipher",
     algo: CipherAlgo.AES_CBC,
@@ -117,6 +117,10 @@ async function scenario(): Promise<void> {
     aadLen: 0,
   });
   await d.closeSessionCtrl("chain", chain);
+}
+
+/** A stateless request carrying its key, a refused key, an unknown session, a slip. */
+async function otherKeys(d: Driver, iv: Uint8Array): Promise<void> {
   const stateless = statelessRequest(Opcode.CIPHER_ENCRYPT, {
     opType: SymOpType.CIPHER,
     cipherAlgo: CipherAlgo.AES_CBC,
@@ -145,6 +149,13 @@ async function scenario(): Promise<void> {
     key: KEYS.vhostCipher,
     nested: [KEYS.ctrlMac],
   });
+}
+
+async function scenario(): Promise<void> {
+  await using rig = await startRig({ revision1: true });
+  const iv = randomKey(16);
+  await keyedSessions(rig.driver, iv);
+  await otherKeys(rig.driver, iv);
 }
 
 for (const format of ["text", "json"] as const satisfies readonly LogFormat[]) {
