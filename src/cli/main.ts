@@ -109,6 +109,14 @@ export async function main(args: string[]): Promise<number> {
       console.error(permissionMessage(command ?? "cryptobridge", e));
       return 1;
     }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      // The operating system's refusal (EACCES, EPERM), not Deno's: no flag helps, another user might.
+      console.error(
+        `cryptobridge: ${command} was refused by the operating system: ${e.message}: run it as root or as the ` +
+          "user owning the file (bind, unbind, info and serve --device need root)",
+      );
+      return 1;
+    }
     console.error(`cryptobridge: ${(e as Error).message}`);
     return e instanceof UsageError ? 2 : 1;
   }

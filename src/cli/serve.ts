@@ -59,7 +59,9 @@ Sockets are created mode 0600 (the --config file sets mode, owner and group per 
 users cannot write. Every path and setting is checked before any socket is bound. Start the daemon before QEMU:
 QEMU reads the device's readiness when it starts. On start, serve prints the QEMU options that attach each VM.
 SIGINT or SIGTERM stop it: every VM's sessions are closed, keys zeroed, sockets removed, and each VM's counters
-are printed.`;
+are printed. Under systemd (Type=notify, packaging/cryptobridge.service) it sends READY=1 to $NOTIFY_SOCKET once
+every socket listens, and STOPPING=1 when it stops. \`cryptobridge status\` and \`cryptobridge vm\` talk to the
+control socket: VMs are added and removed there without a restart (docs/control.md).`;
 
 /**
  * Runs `serve`.
