@@ -25,4 +25,4 @@ export { effectiveUid, openPath, openPathIfExists, pathExists, preadExact, pwrit
 export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
 export { Sysfs, type SysfsAccess } from "./sysfs.ts";
 export { Errno, ErrnoError, errnoName } from "../../ffi/errno.ts";
-export { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";
+export { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";

@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { EPOLLIN, type Reactor, UnixListener } from "../os/mod.ts";
+import { EPOLLET, EPOLLIN, type Reactor, UnixListener } from "../os/mod.ts";
 import type { Backend } from "./backend.ts";
 import { VhostUserConnection } from "./connection.ts";
 import { type Reply, type RingWatcher, VhostUserHandler } from "./handler.ts";
@@ -126,7 +126,7 @@ export class VhostUserServer {
   #watcher(): RingWatcher {
     return {
       watch: (vring, fd, onKick) =>
-        this.#reactor.add(fd, EPOLLIN, () =>
+        this.#reactor.add(fd, EPOLLIN | EPOLLET, () =>
           this.#guard(() => {
             onKick();
             this.#keepBusy(vring);
