@@ -17,6 +17,7 @@ import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/control/mod.ts";
 import { CipherAlgo, MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, macRequest, VirtioCryptoDriver } from "../../src/frontend/mod.ts";
+import { effectiveUid } from "../../src/os/mod.ts";
 import { LineClient } from "../control/_line_client.ts";
 import { send } from "../integration/_daemon.ts";
 import { spellings } from "../logging/_spellings.ts";
@@ -49,7 +50,7 @@ async function ready(p: ServeProcess): Promise<void> {
     assert.ok(isSocket(`${p.dir}/${s}`), `${s} listens when READY=1 arrives`);
   }
   assert.equal(Deno.lstatSync(`${p.dir}/cryptobridge-control.sock`).mode! & 0o777, 0o600);
-  assert.equal(Deno.lstatSync(`${p.dir}/cryptobridge-control.sock`).uid, Deno.uid());
+  assert.equal(Deno.lstatSync(`${p.dir}/cryptobridge-control.sock`).uid, effectiveUid());
 }
 
 async function checkErrors(c: LineClient): Promise<void> {
