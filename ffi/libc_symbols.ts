@@ -348,4 +348,35 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
+  /** Mode of a socket before bind(2): its file is born with it (minus the umask), never more open. */
+  fchmod: {
+    parameters: [
+      "i32", // int fd
+      "u32", // mode_t mode
+    ],
+    result: "i32",
+  },
+  /** Datagrams to an address (sd_notify's $NOTIFY_SOCKET). */
+  sendto: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const void *buf
+      "usize", // size_t len
+      "i32", // int flags
+      "buffer", // const struct sockaddr *dest_addr
+      "u32", // socklen_t addrlen
+    ],
+    result: "isize",
+  },
+  /** SO_PEERCRED: who is at the other end of a Unix stream socket. */
+  getsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level
+      "i32", // int optname
+      "buffer", // void *optval
+      "buffer", // socklen_t *optlen
+    ],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
