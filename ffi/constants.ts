@@ -49,6 +49,10 @@ export const MSG_DONTWAIT = 0x40;
 export const MSG_NOSIGNAL = 0x4000;
 export const MSG_CMSG_CLOEXEC = 0x40000000;
 export const SHUT_RDWR = 2;
+/** Datagram sockets (sd_notify's $NOTIFY_SOCKET is one). */
+export const SOCK_DGRAM = 2;
+/** getsockopt(SOL_SOCKET, SO_PEERCRED): the peer's `struct ucred` (asm-generic/socket.h). */
+export const SO_PEERCRED = 17;
 /** Most descriptors the kernel accepts in one SCM_RIGHTS message (include/net/scm.h). */
 export const SCM_MAX_FD = 253;
 

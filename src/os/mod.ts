@@ -10,6 +10,7 @@ export { createMemfd, fileCovers, type MapOptions, Mapping } from "./mapping.ts"
 export { EventFd } from "./eventfd.ts";
 export { Reactor, type ReactorOptions, type ReadyHandler, type WaitMode } from "./reactor.ts";
 export { pinThread, threadAffinity, threadId } from "./thread.ts";
+export { lookupGroup, lookupUser } from "./users.ts";
 export {
   MAX_FDS,
   UnixConnection,
@@ -18,8 +19,10 @@ export {
   type UnixSocketErrorKind,
 } from "./unix_socket.ts";
 export { UnixListener, type UnixListenOptions } from "./unix_listener.ts";
+export { type PeerCredentials, peerCredentials, sendNow } from "./socket_ops.ts";
+export { encodeUnixAddress, UnixDatagram } from "./datagram.ts";
 export { effectiveUid, openPath, openPathIfExists, pathExists, preadExact, pwriteExact } from "./file.ts";
 export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
 export { Sysfs, type SysfsAccess } from "./sysfs.ts";
 export { Errno, ErrnoError, errnoName } from "../../ffi/errno.ts";
-export { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";
+export { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";

@@ -51,7 +51,15 @@ import { Fd } from "./fd.ts";
 export const MAX_FDS = 32;
 
 /** What went wrong, beyond a plain errno. */
-export type UnixSocketErrorKind = "in-use" | "not-a-socket" | "control-truncated" | "send-timeout";
+export type UnixSocketErrorKind =
+  | "in-use"
+  | "not-a-socket"
+  | "control-truncated"
+  | "send-timeout"
+  /** The socket's directory is writable by other users without the sticky bit: the file could be replaced. */
+  | "unsafe-directory"
+  /** A socket file of another user is at the path: likely a squat. */
+  | "squatted";
 
 /** A Unix socket failure that is not a single failing call (those are `ErrnoError`). */
 export class UnixSocketError extends Error {

@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { EPOLLIN, type Reactor, UnixListener } from "../os/mod.ts";
+import { EPOLLET, EPOLLIN, type Reactor, UnixListener } from "../os/mod.ts";
 import type { Backend } from "./backend.ts";
 import { VhostUserConnection } from "./connection.ts";
 import { type Reply, type RingWatcher, VhostUserHandler } from "./handler.ts";
@@ -20,6 +20,11 @@ const log = getLogger(["cryptobridge", "vhost_user"]);
 export interface ServerOptions {
   /** Socket path. */
   readonly path: string;
+  /**
+   * A listening socket to serve instead of creating one at `path` (a VM's thread serves the socket the main thread
+   * bound; the server then only borrows it: `close()` leaves it to its owner).
+   */
+  readonly listener?: UnixListener;
   /** The reactor that runs everything. */
   readonly reactor: Reactor;
   /** The device served to every connection (reset between connections). */
@@ -81,7 +86,7 @@ export class VhostUserServer {
    * @returns The server, registered with the reactor.
    */
   static listen(options: ServerOptions): VhostUserServer {
-    return new VhostUserServer(options, UnixListener.listen(options.path));
+    return new VhostUserServer(options, options.listener ?? UnixListener.listen(options.path));
   }
 
   /** The socket path. */
@@ -121,7 +126,7 @@ export class VhostUserServer {
   #watcher(): RingWatcher {
     return {
       watch: (vring, fd, onKick) =>
-        this.#reactor.add(fd, EPOLLIN, () =>
+        this.#reactor.add(fd, EPOLLIN | EPOLLET, () =>
           this.#guard(() => {
             onKick();
             this.#keepBusy(vring);

@@ -90,7 +90,7 @@ export async function startDaemon(options: Parameters<typeof runDaemon>[0] = {})
   });
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-hostile-" });
   const socket = `${dir}/vhost.sock`;
-  const daemon = runDaemon({ ...options, socket });
+  const daemon = runDaemon({ placement: "inline", ...options, socket });
   return {
     daemon,
     socket,

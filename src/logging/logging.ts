@@ -8,6 +8,9 @@
  */
 
 import { configure, getConsoleSink, type LogLevel, reset } from "@logtape/logtape";
+import { type LogFormat, logFormatter } from "./format.ts";
+
+export { LOG_FORMATS, type LogFormat, parseLogFormat } from "./format.ts";
 
 // Every level goes to console.error (stderr), so stdout carries only command output (tables, JSON).
 const TO_STDERR = {
@@ -37,16 +40,30 @@ export function parseLogLevel(value: string): LogLevel {
   return level;
 }
 
+/** Options of `configureLogging`. */
+export interface LoggingOptions {
+  /** The VM a thread serves: its lines read `cryptobridge·vm1·vhost_user: …` (json: a `vm` property). */
+  readonly vm?: string;
+  /** `text` (default) or `json`: one JSON object per line, for journald and log shippers (`--log-format`). */
+  readonly format?: LogFormat;
+}
+
 /**
- * Sends `cryptobridge.*` records at `level` and above to stderr (stdout stays for command output).
+ * Sends the `cryptobridge` loggers at `level` and above to stderr. Each thread configures its own (a Worker is an
+ * isolate of its own); a VM's thread names its VM in every line.
  *
- * @param level The lowest level to print.
+ * @param level The lowest level logged.
+ * @param options The VM this thread serves; the line format.
  */
-export async function configureLogging(level: LogLevel): Promise<void> {
+export async function configureLogging(level: LogLevel, options: LoggingOptions = {}): Promise<void> {
+  const formatter = logFormatter(
+    options.format ?? "text",
+    options.vm === undefined ? {} : { vm: options.vm },
+  );
   await configure({
     reset: true,
     sinks: {
-      stderr: getConsoleSink({ levelMap: TO_STDERR }),
+      stderr: getConsoleSink({ levelMap: TO_STDERR, formatter }),
     },
     loggers: [
       { category: ["cryptobridge"], lowestLevel: level, sinks: ["stderr"] },
