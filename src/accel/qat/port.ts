@@ -142,6 +142,10 @@ class VfioDma implements DmaPort {
     this.#session.dma.mapFixed(address, iova, size);
   }
 
+  mapAnywhere(address: bigint, size: number, preferred: number): number {
+    return this.#session.dma.mapAnywhere(address, size, preferred);
+  }
+
   unmapFixed(iova: number): void {
     this.#session.dma.unmapFixed(iova);
   }
