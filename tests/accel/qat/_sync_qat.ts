@@ -19,6 +19,11 @@ import { type FakeQatOptions, FakeQatVf } from "../../_fixtures/fake_qat_vf.ts";
 
 const NOT_DONE = -100;
 
+// A session of the adapter, so that a router in front hands its operations to the adapter, not to the engine.
+class SyncSession implements EngineSession {
+  constructor(readonly params: SessionParams, readonly engine: CryptoEngine, readonly inner: EngineSession) {}
+}
+
 /** A synchronous face for a `QatEngine` driving a `FakeQatVf`. */
 export class SyncQat implements CryptoEngine {
   readonly name: string;
@@ -36,18 +41,20 @@ export class SyncQat implements CryptoEngine {
   }
 
   createSession(params: SessionParams): EngineSession {
-    return this.inner.createSession(params);
+    return new SyncSession(params, this, this.inner.createSession(params));
   }
 
   closeSession(session: EngineSession): void {
-    this.inner.closeSession(session);
+    this.inner.closeSession((session as SyncSession).inner);
   }
 
   /** Submits, then steps the model and polls the driver until the completion (at most 10 000 rounds). */
   submit(op: CryptoOp): number {
     let done = NOT_DONE;
     const previous = op.complete;
+    const outer = op.session as SyncSession | null;
     op.complete = (_op, status) => done = status;
+    if (outer instanceof SyncSession) op.session = outer.inner;
     try {
       const status = this.inner.submit(op);
       if (status !== PENDING) return status;
@@ -59,6 +66,7 @@ export class SyncQat implements CryptoEngine {
       return done;
     } finally {
       op.complete = previous;
+      op.session = outer;
     }
   }
 
