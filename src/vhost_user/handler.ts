@@ -13,7 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Backend } from "./backend.ts";
 import { closeFds, type Message } from "./connection.ts";
 import { drainVrings } from "./drain.ts";
-import { MappedMemoryTable } from "./memory_table.ts";
+import { MappedMemoryTable, type ShrinkableMemoryPolicy } from "./memory_table.ts";
 import {
   decodeMemTable,
   decodeU64,
@@ -46,12 +46,15 @@ export interface HandlerOptions {
   readonly watcher: RingWatcher;
   /** Serve every ring by polling, ignoring kicks (`serve --poll`). */
   readonly pollMode?: boolean;
+  /** Guest RAM that can shrink: refused (default) or allowed (see `ShrinkableMemoryPolicy`). */
+  readonly shrinkableMemory?: ShrinkableMemoryPolicy;
 }
 
 /** The protocol state of one front-end connection. */
 export class VhostUserHandler {
   readonly #backend: Backend;
   readonly #rings: RingControl;
+  readonly #shrinkable: ShrinkableMemoryPolicy;
   #table = MappedMemoryTable.empty();
   #protocolFeatures = 0n;
   #acked = 0n;
@@ -65,6 +68,7 @@ export class VhostUserHandler {
    */
   constructor(backend: Backend, options: HandlerOptions) {
     this.#backend = backend;
+    this.#shrinkable = options.shrinkableMemory ?? "refuse";
     this.#rings = new RingControl({
       backend,
       watcher: options.watcher,
@@ -225,7 +229,12 @@ export class VhostUserHandler {
 
   #setMemTable(m: Message): Reply | null | Promise<Reply | null> {
     const regions = decodeMemTable(Request.SET_MEM_TABLE, m.payload);
-    const table = MappedMemoryTable.map(regions, m.fds, this.#table.memory.generation + 1);
+    const table = MappedMemoryTable.map(
+      regions,
+      m.fds,
+      this.#table.memory.generation + 1,
+      this.#shrinkable,
+    );
     const busy = this.#rings.vrings.filter((v) => this.#backend.inflight(v) > 0);
     if (busy.length === 0) return this.#swapTable(table);
     return this.#drain(busy).then(() => this.#swapTable(table), (e) => {

@@ -12,6 +12,7 @@ import type { Backend } from "./backend.ts";
 import { VhostUserConnection } from "./connection.ts";
 import { type Reply, type RingWatcher, VhostUserHandler } from "./handler.ts";
 import { requestName, VhostUserError } from "./message.ts";
+import type { ShrinkableMemoryPolicy } from "./memory_table.ts";
 import type { Vring } from "./vring.ts";
 
 const log = getLogger(["cryptobridge", "vhost_user"]);
@@ -32,7 +33,16 @@ export interface ServerOptions {
    * wake-ups; each one served restarts the window. 0 (default) sleeps right after each batch.
    */
   readonly busyPollUs?: number;
+  /**
+   * Guest RAM that can shrink (unsealed memfd, tmpfs, hugetlbfs or disk files): "refuse" (default) or "allow".
+   * "allow" is only for a process that serves this one VM: a truncation then kills the process with SIGBUS and
+   * no other VM's device with it, so `listen` refuses it next to any other live server in the process.
+   */
+  readonly shrinkableMemory?: ShrinkableMemoryPolicy;
 }
+
+/** Servers alive in this process, by path, with their shrinkable-memory policy (see `ServerOptions`). */
+const live = new Map<VhostUserServer, { path: string; shrinkable: ShrinkableMemoryPolicy }>();
 
 interface Active {
   readonly connection: VhostUserConnection;
@@ -65,12 +75,14 @@ export class VhostUserServer {
   /** A dropped front-end's handler still waiting for requests in flight; no new front-end meanwhile. */
   #draining: VhostUserHandler | null = null;
   #connections = 0;
+  readonly #shrinkable: ShrinkableMemoryPolicy;
 
   private constructor(options: ServerOptions, listener: UnixListener) {
     this.#reactor = options.reactor;
     this.#backend = options.backend;
     this.#pollMode = options.pollMode ?? false;
     this.#busyPollMs = (options.busyPollUs ?? 0) / 1000;
+    this.#shrinkable = options.shrinkableMemory ?? "refuse";
     this.#listener = listener;
     this.#listenToken = this.#reactor.add(listener.fd, EPOLLIN, () => this.#accept());
   }
@@ -81,7 +93,10 @@ export class VhostUserServer {
    * @returns The server, registered with the reactor.
    */
   static listen(options: ServerOptions): VhostUserServer {
-    return new VhostUserServer(options, UnixListener.listen(options.path));
+    checkShrinkableAlone(options);
+    const server = new VhostUserServer(options, UnixListener.listen(options.path));
+    live.set(server, { path: options.path, shrinkable: server.#shrinkable });
+    return server;
   }
 
   /** The socket path. */
@@ -111,6 +126,7 @@ export class VhostUserServer {
       const handler = new VhostUserHandler(this.#backend, {
         watcher: this.#watcher(),
         pollMode: this.#pollMode,
+        shrinkableMemory: this.#shrinkable,
       });
       const token = this.#reactor.add(connection.fd, EPOLLIN, () => this.#onReadable());
       this.#active = { connection, handler, token, paused: false };
@@ -268,5 +284,30 @@ export class VhostUserServer {
     draining?.close(); // shutting down: finish now
     this.#reactor.remove(this.#listenToken);
     this.#listener.close();
+    live.delete(this);
+  }
+}
+
+/** Thrown by `listen` when allowing shrinkable memory would put other VMs at risk. */
+export class ShrinkableMemoryError extends Error {
+  override name = "ShrinkableMemoryError";
+}
+
+// A SIGBUS ends the whole process: memory that can shrink is served only by a process serving nothing else.
+function checkShrinkableAlone(options: ServerOptions): void {
+  const others = [...live.values()];
+  const allowing = others.find((o) => o.shrinkable === "allow");
+  if (options.shrinkableMemory === "allow" && others.length > 0) {
+    throw new ShrinkableMemoryError(
+      `Cannot allow shrinkable memory on ${options.path}: this process also serves ${
+        others.map((o) => o.path).join(", ")
+      }, whose devices a truncation would kill too: serve it from a process of its own`,
+    );
+  }
+  if (allowing !== undefined) {
+    throw new ShrinkableMemoryError(
+      `Cannot serve ${options.path} here: this process allows shrinkable memory on ${allowing.path}, and a ` +
+        "truncation there would kill this device too: serve it from another process",
+    );
   }
 }
