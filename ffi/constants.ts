@@ -52,6 +52,8 @@ export const SOCK_STREAM = 1;
 export const SOCK_NONBLOCK = 0x800;
 export const SOCK_CLOEXEC = 0x80000;
 export const SOL_SOCKET = 1;
+/** getsockopt(2): the peer's `struct ucred { pid_t pid; uid_t uid; gid_t gid; }` (12 bytes). */
+export const SO_PEERCRED = 17;
 export const SCM_RIGHTS = 1;
 export const MSG_CTRUNC = 0x8;
 export const MSG_DONTWAIT = 0x40;

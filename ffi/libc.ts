@@ -193,6 +193,16 @@ const symbols = {
     ],
     result: "i32",
   },
+  getsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level
+      "i32", // int optname
+      "buffer", // void *optval
+      "buffer", // socklen_t *optlen
+    ],
+    result: "i32",
+  },
   pipe2: {
     parameters: [
       "buffer", // int pipefd[2]

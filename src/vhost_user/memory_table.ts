@@ -5,12 +5,9 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
 import { type GuestRegion, RegionGuestMemory } from "../memory/mod.ts";
 import { describeFd, type Fd, fileCovers, guardAgainstShrink, Mapping, type ShrinkGuard } from "../os/mod.ts";
 import { type MemoryRegionDesc, VhostUserError } from "./message.ts";
-
-const log = getLogger(["cryptobridge", "vhost_user"]);
 
 /**
  * What to do with guest RAM that can shrink under the daemon (an unsealed memfd, a file on tmpfs, hugetlbfs or a
@@ -19,6 +16,14 @@ const log = getLogger(["cryptobridge", "vhost_user"]);
  * then raises SIGBUS and ends the process.
  */
 export type ShrinkableMemoryPolicy = "refuse" | "allow";
+
+/** How `MappedMemoryTable.map` treats memory that can shrink. */
+export interface MemoryPolicy {
+  /** Refuse (default) or allow it. */
+  readonly shrinkable?: ShrinkableMemoryPolicy;
+  /** Told about each shrinkable region accepted under "allow" (the handler logs it). */
+  readonly accepted?: (region: string, why: string) => void;
+}
 
 /** The QEMU option that gives guest RAM the daemon accepts (said in every refusal). */
 export const SEALED_RAM_OPTION =
@@ -47,7 +52,8 @@ export class MappedMemoryTable {
    * @param regions The decoded table.
    * @param fds One fd per region, in order.
    * @param generation The new table's generation.
-   * @param shrinkable What to do with a region whose file can still shrink (default "refuse").
+   * @param policy What to do with a region whose file can still shrink (default: refuse it), and where a region
+   *   accepted anyway is reported.
    * @throws VhostUserError when the fd count does not match, a region is malformed or can shrink (policy
    *   "refuse"), or mmap fails; nothing stays mapped then.
    */
@@ -55,7 +61,7 @@ export class MappedMemoryTable {
     regions: readonly MemoryRegionDesc[],
     fds: readonly Fd[],
     generation: number,
-    shrinkable: ShrinkableMemoryPolicy = "refuse",
+    policy: MemoryPolicy = {},
   ): MappedMemoryTable {
     if (fds.length !== regions.length) {
       throw new VhostUserError(
@@ -65,7 +71,7 @@ export class MappedMemoryTable {
     }
     const mappings: Mapping[] = [];
     try {
-      const guestRegions = regions.map((r, i) => mapRegion(r, fds[i]!, mappings, shrinkable));
+      const guestRegions = regions.map((r, i) => mapRegion(r, fds[i]!, mappings, policy));
       return new MappedMemoryTable(new RegionGuestMemory(guestRegions, generation), mappings);
     } catch (e) {
       for (const m of mappings) m.unmap();
@@ -86,7 +92,7 @@ function mapRegion(
   r: MemoryRegionDesc,
   fd: Fd,
   mappings: Mapping[],
-  shrinkable: ShrinkableMemoryPolicy,
+  policy: MemoryPolicy,
 ): GuestRegion {
   if (r.memorySize <= 0) {
     throw new VhostUserError(
@@ -95,7 +101,7 @@ function mapRegion(
     );
   }
   // Sealed first, size checked second: once F_SEAL_SHRINK is on, the size checked below can only grow.
-  checkShrinkGuard(r, fd, guardAgainstShrink(fd.raw), shrinkable);
+  checkShrinkGuard(r, fd, guardAgainstShrink(fd.raw), policy);
   // QEMU maps from file offset 0 and the region starts `mmap_offset` bytes in (DPDK does the same): mapping
   // size + offset keeps the file offset page-aligned whatever mmap_offset is.
   const length = r.memorySize + r.mmapOffset;
@@ -118,26 +124,16 @@ function mapRegion(
   };
 }
 
-function checkShrinkGuard(
-  r: MemoryRegionDesc,
-  fd: Fd,
-  guard: ShrinkGuard,
-  policy: ShrinkableMemoryPolicy,
-): void {
+function checkShrinkGuard(r: MemoryRegionDesc, fd: Fd, guard: ShrinkGuard, policy: MemoryPolicy): void {
   if (guard === "sealed" || guard === "sealed-now") return;
   const region = `0x${r.guestPhysAddr.toString(16)}+0x${r.memorySize.toString(16)}`;
+  const file = describeFd(fd.raw);
   const what = guard === "unsealable"
-    ? `its file (${
-      describeFd(fd.raw)
-    }) cannot be sealed against shrinking (a memfd made without sealing, or ` +
-      "a file on tmpfs or hugetlbfs)"
-    : `its file (${describeFd(fd.raw)}) has no seals: any process that can write it can truncate it`;
-  if (policy === "allow") {
-    log.warn(
-      "guest region {region} can shrink: {what}; served because shrinkable memory is allowed for this " +
-        "process (a truncation ends it with SIGBUS)",
-      { region, what },
-    );
+    ? `its file (${file}) cannot be sealed against shrinking (a memfd made without sealing, or a file on tmpfs ` +
+      "or hugetlbfs)"
+    : `its file (${file}) has no seals: any process that can write it can truncate it`;
+  if (policy.shrinkable === "allow") {
+    policy.accepted?.(region, what);
     return;
   }
   throw new VhostUserError(
