@@ -32,6 +32,8 @@ import { SoftwareEngine } from "../../src/engine/software/mod.ts";
 import { type GuestRegion, RegionGuestMemory } from "../../src/memory/mod.ts";
 import { EventFd } from "../../src/os/mod.ts";
 import { IovaAllocator } from "../../src/vfio/mod.ts";
+import { dmaError } from "../../src/vfio/container.ts";
+import { Errno, ErrnoError } from "../../src/os/mod.ts";
 import {
   featureMask,
   SplitQueue,
@@ -72,6 +74,11 @@ export interface FakeOptions {
    * "inline" (inside the notification: for tests that wait synchronously), "manual" (only at `process()`).
    */
   readonly serve?: "timer" | "inline" | "manual";
+  /**
+   * Bytes `mapFixed` may pin in all, as RLIMIT_MEMLOCK bounds what VFIO pins: a mapping past it fails as VFIO's
+   * does (ENOMEM). Default unlimited.
+   */
+  readonly pinLimit?: number;
 }
 
 const X86_RANGES = [{ start: 0, end: 0xfedf_ffff }, { start: 0xfef0_0000, end: 0x7f_ffff_ffff }];
@@ -173,6 +180,7 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
       maxSessions: 256,
       indirect: true,
       serve: "timer",
+      pinLimit: Infinity,
       ...options,
     };
     this.#engine = new ModelEngine(this.#options.serves, this.#options.maxSessions);
@@ -278,16 +286,27 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
     this.#rebuild();
   }
 
+  /** Bytes pinned by `mapFixed` now. */
+  pinned = 0;
+
   mapFixed(address: bigint, iova: number, size: number): void {
+    if (this.pinned + size > this.#options.pinLimit) {
+      throw dmaError(new ErrnoError(Errno.ENOMEM, "ioctl(VFIO_IOMMU_MAP_DMA)"), `map 0x${iova.toString(16)}`);
+    }
+    this.pinned += size;
     this.#iovas.reserve(iova, size);
     const pointer = Deno.UnsafePointer.create(address)!;
     const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, size));
     this.#addRegion(iova, bytes, address);
+    this.#fixed.add(iova);
   }
+
+  readonly #fixed = new Set<number>();
 
   unmapFixed(iova: number): void {
     const r = this.#regions.get(iova);
     if (r === undefined) return;
+    if (this.#fixed.delete(iova)) this.pinned -= r.size;
     this.#regions.delete(iova);
     this.#iovas.free(iova, r.size);
     this.#rebuild();
