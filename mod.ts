@@ -20,10 +20,12 @@
 export {
   type Daemon,
   type DaemonOptions,
+  type DaemonSnapshot,
   type DaemonStats,
-  DEFAULT_SOCKET,
   runDaemon,
 } from "./src/daemon/daemon.ts";
+export { defaultSocketPath } from "./src/daemon/paths.ts";
+export { ConfigError, type VmConfig, type VmSnapshot } from "./src/vm/mod.ts";
 export { type EngineChoice, EngineSetupError } from "./src/daemon/engines.ts";
 export {
   type AlgorithmInfo,

@@ -107,28 +107,58 @@ export function renderChart(input: ChartInput): string {
   return out.join("\n") + "\n";
 }
 
+/** A panel's plot area, in SVG coordinates. */
+interface Plot {
+  readonly l: number;
+  readonly r: number;
+  readonly t: number;
+  readonly b: number;
+}
+
+/** The log scales of a panel: the sizes and throughput ticks it shows, and where a point goes. */
+interface Scale {
+  readonly sizes: readonly number[];
+  readonly yTicks: readonly number[];
+  readonly sx: (size: number) => number;
+  readonly sy: (mb: number) => number;
+}
+
+type Point = ChartSeries["points"][number];
+
+function drawn(points: readonly Point[]): Point[] {
+  return points.filter((p) => p.bytesPerSec > 0 && p.size > 0);
+}
+
 function renderPanel(panel: ChartPanel, x0: number, y0: number): string {
-  const points = panel.series.flatMap((s) => s.points.filter((p) => p.bytesPerSec > 0 && p.size > 0));
+  const points = panel.series.flatMap((s) => drawn(s.points));
+  const plot: Plot = {
+    l: x0 + MARGIN.left,
+    r: x0 + PANEL_W - MARGIN.right,
+    t: y0 + MARGIN.top,
+    b: y0 + PANEL_H - MARGIN.bottom,
+  };
   const out: string[] = [`<g class="panel">`];
-  const plotL = x0 + MARGIN.left;
-  const plotR = x0 + PANEL_W - MARGIN.right;
-  const plotT = y0 + MARGIN.top;
-  const plotB = y0 + PANEL_H - MARGIN.bottom;
   out.push(
-    `<text x="${(plotL + plotR) / 2}" y="${y0 + 20}" text-anchor="middle" font-size="13" font-weight="bold">${
-      escapeXml(panel.title)
-    }</text>`,
-    `<rect x="${plotL}" y="${plotT}" width="${plotR - plotL}" height="${
-      plotB - plotT
+    `<text x="${(plot.l + plot.r) / 2}" y="${
+      y0 + 20
+    }" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(panel.title)}</text>`,
+    `<rect x="${plot.l}" y="${plot.t}" width="${plot.r - plot.l}" height="${
+      plot.b - plot.t
     }" fill="none" stroke="#999999"/>`,
   );
   if (points.length === 0) {
     out.push(
-      `<text x="${(plotL + plotR) / 2}" y="${(plotT + plotB) / 2}" text-anchor="middle">no data</text>`,
+      `<text x="${(plot.l + plot.r) / 2}" y="${(plot.t + plot.b) / 2}" text-anchor="middle">no data</text>`,
     );
     out.push("</g>");
     return out.join("\n");
   }
+  const scale = scaleOf(points, plot);
+  out.push(...renderAxes(scale, plot, x0), ...renderSeries(panel.series, scale, plot), "</g>");
+  return out.join("\n");
+}
+
+function scaleOf(points: readonly Point[], plot: Plot): Scale {
   const sizes = [...new Set(points.map((p) => p.size))].sort((a, b) => a - b);
   const mbs = points.map((p) => p.bytesPerSec / 1e6);
   const yTicks = logTicks(Math.min(...mbs), Math.max(...mbs));
@@ -138,69 +168,111 @@ function renderPanel(panel: ChartPanel, x0: number, y0: number): string {
   const xMax = Math.log2(sizes[sizes.length - 1]!);
   const sx = (size: number): number =>
     xMax === xMin
-      ? (plotL + plotR) / 2
-      : plotL + ((Math.log2(size) - xMin) / (xMax - xMin)) * (plotR - plotL);
+      ? (plot.l + plot.r) / 2
+      : plot.l + ((Math.log2(size) - xMin) / (xMax - xMin)) * (plot.r - plot.l);
   const sy = (mb: number): number =>
-    yMax === yMin ? (plotT + plotB) / 2 : plotB - ((Math.log10(mb) - yMin) / (yMax - yMin)) * (plotB - plotT);
-  for (const t of yTicks) {
-    const y = sy(t).toFixed(1);
+    yMax === yMin
+      ? (plot.t + plot.b) / 2
+      : plot.b - ((Math.log10(mb) - yMin) / (yMax - yMin)) * (plot.b - plot.t);
+  return { sizes, yTicks, sx, sy };
+}
+
+/** Grid lines, tick labels and the two axis titles. */
+function renderAxes(scale: Scale, plot: Plot, x0: number): string[] {
+  const out: string[] = [];
+  for (const t of scale.yTicks) {
+    const y = scale.sy(t).toFixed(1);
     out.push(
-      `<line x1="${plotL}" x2="${plotR}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`,
-      `<text x="${plotL - 4}" y="${y}" text-anchor="end" dominant-baseline="middle">${mbLabel(t)}</text>`,
+      `<line x1="${plot.l}" x2="${plot.r}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`,
+      `<text x="${plot.l - 4}" y="${y}" text-anchor="end" dominant-baseline="middle">${mbLabel(t)}</text>`,
     );
   }
-  for (const s of sizes) {
-    const x = sx(s).toFixed(1);
+  for (const s of scale.sizes) {
+    const x = scale.sx(s).toFixed(1);
     out.push(
-      `<line x1="${x}" x2="${x}" y1="${plotT}" y2="${plotB}" stroke="#f0f0f0"/>`,
-      `<text x="${x}" y="${plotB + 14}" text-anchor="middle">${sizeLabel(s)}</text>`,
+      `<line x1="${x}" x2="${x}" y1="${plot.t}" y2="${plot.b}" stroke="#f0f0f0"/>`,
+      `<text x="${x}" y="${plot.b + 14}" text-anchor="middle">${sizeLabel(s)}</text>`,
     );
   }
   out.push(
-    `<text x="${(plotL + plotR) / 2}" y="${
-      plotB + 30
+    `<text x="${(plot.l + plot.r) / 2}" y="${
+      plot.b + 30
     }" text-anchor="middle">request size (bytes, log scale)</text>`,
-    `<text x="${x0 + 14}" y="${(plotT + plotB) / 2}" text-anchor="middle" transform="rotate(-90 ${x0 + 14} ${
-      (plotT + plotB) / 2
-    })">MB/s (log scale)</text>`,
+    `<text x="${x0 + 14}" y="${(plot.t + plot.b) / 2}" text-anchor="middle" transform="rotate(-90 ${
+      x0 + 14
+    } ${(plot.t + plot.b) / 2})">MB/s (log scale)</text>`,
   );
-  let bridgeIndex = 0;
+  return out;
+}
+
+/** Each series as a line with its points, then the legend under the plot (in the same order). */
+function renderSeries(series: readonly ChartSeries[], scale: Scale, plot: Plot): string[] {
+  const out: string[] = [];
   const legend: string[] = [];
-  let legendX = plotL;
-  panel.series.forEach((series) => {
-    const ceiling = series.kind === "openssl";
-    const color = ceiling ? "#7f7f7f" : BRIDGE_COLORS[bridgeIndex % BRIDGE_COLORS.length]!;
-    const dash = ceiling ? "" : BRIDGE_DASHES[bridgeIndex % BRIDGE_DASHES.length]!;
+  let bridgeIndex = 0;
+  let legendX = plot.l;
+  for (const line of series) {
+    const ceiling = line.kind === "openssl";
+    const style = {
+      color: ceiling ? "#7f7f7f" : BRIDGE_COLORS[bridgeIndex % BRIDGE_COLORS.length]!,
+      dash: ceiling ? "" : BRIDGE_DASHES[bridgeIndex % BRIDGE_DASHES.length]!,
+      width: ceiling ? 4 : 2,
+      radius: ceiling ? 3.5 : 2.5,
+    };
     if (!ceiling) bridgeIndex++;
-    const pts = series.points.filter((p) => p.bytesPerSec > 0 && p.size > 0).sort((a, b) => a.size - b.size);
-    if (pts.length === 0) return;
-    const path = pts.map((p) => `${sx(p.size).toFixed(1)},${sy(p.bytesPerSec / 1e6).toFixed(1)}`).join(" ");
-    const dashAttr = dash === "" ? "" : ` stroke-dasharray="${dash}"`;
+    const pts = drawn(line.points).sort((a, b) => a.size - b.size);
+    if (pts.length === 0) continue;
+    out.push(...renderLine(line, pts, { scale, style }));
+    legend.push(renderLegendItem(line.label, style, { x: legendX, y: plot.b + 44 }));
+    legendX += 44 + line.label.length * 6.5; // ~6.5 px per character at 11 px
+  }
+  return [...out, ...legend];
+}
+
+interface LineStyle {
+  readonly color: string;
+  readonly dash: string;
+  readonly width: number;
+  readonly radius: number;
+}
+
+function dashAttr(style: LineStyle): string {
+  return style.dash === "" ? "" : ` stroke-dasharray="${style.dash}"`;
+}
+
+function renderLine(
+  line: ChartSeries,
+  pts: readonly Point[],
+  how: { readonly scale: Scale; readonly style: LineStyle },
+): string[] {
+  const { scale: { sx, sy }, style } = how;
+  const path = pts.map((p) => `${sx(p.size).toFixed(1)},${sy(p.bytesPerSec / 1e6).toFixed(1)}`).join(" ");
+  const out = [
+    `<polyline class="${line.kind}" points="${path}" fill="none" stroke="${style.color}" stroke-width="${style.width}"${
+      dashAttr(style)
+    }><title>${escapeXml(line.label)}</title></polyline>`,
+  ];
+  for (const p of pts) {
     out.push(
-      `<polyline class="${series.kind}" points="${path}" fill="none" stroke="${color}" stroke-width="${
-        ceiling ? 4 : 2
-      }"${dashAttr}><title>${escapeXml(series.label)}</title></polyline>`,
+      `<circle cx="${sx(p.size).toFixed(1)}" cy="${
+        sy(p.bytesPerSec / 1e6).toFixed(1)
+      }" r="${style.radius}" fill="${style.color}"><title>${escapeXml(line.label)} ${p.size} B: ${
+        (p.bytesPerSec / 1e6).toFixed(1)
+      } MB/s</title></circle>`,
     );
-    for (const p of pts) {
-      out.push(
-        `<circle cx="${sx(p.size).toFixed(1)}" cy="${sy(p.bytesPerSec / 1e6).toFixed(1)}" r="${
-          ceiling ? 3.5 : 2.5
-        }" fill="${color}"><title>${escapeXml(series.label)} ${p.size} B: ${
-          (p.bytesPerSec / 1e6).toFixed(1)
-        } MB/s</title></circle>`,
-      );
-    }
-    const ly = plotB + 44;
-    const lx = legendX;
-    legendX += 44 + series.label.length * 6.5; // ~6.5 px per character at 11 px
-    legend.push(
-      `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="${
-        ceiling ? 4 : 2
-      }"${dashAttr}/><text x="${lx + 26}" y="${ly}" dominant-baseline="middle">${
-        escapeXml(series.label)
-      }</text>`,
-    );
-  });
-  out.push(...legend, "</g>");
-  return out.join("\n");
+  }
+  return out;
+}
+
+function renderLegendItem(
+  label: string,
+  style: LineStyle,
+  at: { readonly x: number; readonly y: number },
+): string {
+  const { x, y } = at;
+  return `<line x1="${x}" x2="${
+    x + 22
+  }" y1="${y}" y2="${y}" stroke="${style.color}" stroke-width="${style.width}"${dashAttr(style)}/><text x="${
+    x + 26
+  }" y="${y}" dominant-baseline="middle">${escapeXml(label)}</text>`;
 }

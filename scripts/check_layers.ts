@@ -1,29 +1,45 @@
 /**
- * Checks the module map of design.md: every import in `mod.ts`, `ffi/` and `src/` must go in an allowed direction.
- * Run by `deno task lint`. Exits 1 and names each offending import.
+ * Checks the module map (docs/architecture.md): every import in `mod.ts`, `ffi/` and `src/` goes in an allowed
+ * direction, no two folders import each other (directly or around a longer circle), and no two files do. Run by
+ * `deno task lint`; exits 1 and names each offending import, and for a circle the import that closes it.
  *
  * Usage: deno run --allow-read scripts/check_layers.ts
  *
  * @module
  */
 
+import { findCycles, type ImportEdge } from "./_import_graph.ts";
+
 /** A layer: a path prefix, and the prefixes it may import at run time and as types only. */
-interface Layer {
+export interface Layer {
   readonly prefix: string;
   readonly imports: readonly string[];
   readonly typeImports?: readonly string[];
 }
 
-// Order matters: the first matching prefix names a file's layer (sub-folders before their parents).
 // `src/spec/` is the specifications' vocabulary (feature bits, virtio-crypto numbers): a leaf every layer may use.
 const SPEC = "src/spec/";
 // `src/log/` is rate-limited logging (issue 14): a leaf every layer that logs what a guest causes may use.
 const LOG = "src/log/";
-const LAYERS: readonly Layer[] = [
+
+/**
+ * The module map, bottom up. Order matters: the first matching prefix names a file's layer (sub-folders before
+ * their parents).
+ */
+export const LAYERS: readonly Layer[] = [
   { prefix: SPEC, imports: [SPEC] },
   { prefix: LOG, imports: [LOG] },
   { prefix: "ffi/libcrypto.ts", imports: ["ffi/errno.ts"] },
-  { prefix: "ffi/", imports: ["ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts", "ffi/vfio_structs.ts"] },
+  {
+    prefix: "ffi/",
+    imports: [
+      "ffi/errno.ts",
+      "ffi/constants.ts",
+      "ffi/structs.ts",
+      "ffi/vfio_structs.ts",
+      "ffi/libc_symbols.ts",
+    ],
+  },
   {
     prefix: "src/os/",
     imports: ["src/os/", "ffi/libc.ts", "ffi/errno.ts", "ffi/constants.ts", "ffi/structs.ts"],
@@ -52,6 +68,8 @@ const LAYERS: readonly Layer[] = [
     imports: ["src/engine/", SPEC, "ffi/libcrypto.ts", "ffi/errno.ts"],
   },
   { prefix: "src/engine/", imports: ["src/engine/", SPEC], typeImports: [] },
+  { prefix: "src/logging/", imports: ["src/logging/"] },
+  { prefix: "src/threads/", imports: ["src/threads/", "src/os/"] },
   {
     prefix: "src/accel/",
     // src/crypto/mod.ts exports only the pure wire codecs (no device, no FFI): a virtio-crypto driver speaks the
@@ -65,6 +83,7 @@ const LAYERS: readonly Layer[] = [
       "src/os/",
       "src/memory/",
       "src/crypto/mod.ts",
+      "src/threads/",
       SPEC,
     ],
   },
@@ -82,22 +101,47 @@ const LAYERS: readonly Layer[] = [
       SPEC,
     ],
   },
+  {
+    prefix: "src/vm/",
+    imports: [
+      "src/vm/",
+      "src/threads/",
+      "src/logging/",
+      "src/vhost_user/",
+      "src/crypto/",
+      "src/engine/",
+      "src/accel/",
+      "src/os/",
+      "src/memory/",
+      SPEC,
+    ],
+  },
   { prefix: "src/daemon/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "src/cli/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "mod.ts", imports: ["src/", "ffi/errno.ts"] },
 ];
 
-const IMPORT_RE = /^\s*(import|export)\s+(type\s+)?[^;]*?\sfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gm;
+// Static imports and re-exports, bare side-effect imports, and dynamic `import("…")` with a literal specifier.
+const IMPORT_RE =
+  /^\s*(import|export)\s+(type\s+)?[^;]*?\sfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm;
 
-function* sourceFiles(dir: string): Generator<string> {
-  for (const entry of Deno.readDirSync(dir)) {
-    const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory) yield* sourceFiles(path);
-    else if (entry.name.endsWith(".ts")) yield path;
+/**
+ * The relative imports of one file, resolved to paths from the repository root.
+ *
+ * @param file The importing file's path.
+ * @param text Its source.
+ * @returns One edge per import of a project file.
+ */
+export function importsOf(file: string, text: string): ImportEdge[] {
+  const edges: ImportEdge[] = [];
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const target = resolve(file, m[3] ?? m[4] ?? m[5]!);
+    if (target !== null) edges.push({ from: file, to: target, typeOnly: m[2] !== undefined });
   }
+  return edges;
 }
 
-function normalize(from: string, spec: string): string | null {
+function resolve(from: string, spec: string): string | null {
   if (!spec.startsWith(".")) return null; // npm:, node:, jsr: packages are not layers
   const parts = from.split("/").slice(0, -1);
   for (const p of spec.split("/")) {
@@ -107,32 +151,65 @@ function normalize(from: string, spec: string): string | null {
   return parts.join("/");
 }
 
-function layerOf(path: string): Layer | undefined {
-  return LAYERS.find((l) => path === l.prefix || path.startsWith(l.prefix));
+function layerOf(layers: readonly Layer[], path: string): Layer | undefined {
+  return layers.find((l) => path === l.prefix || path.startsWith(l.prefix));
 }
 
-function violations(file: string): string[] {
-  const layer = layerOf(file);
-  if (layer === undefined) return [];
-  const out: string[] = [];
-  for (const m of Deno.readTextFileSync(file).matchAll(IMPORT_RE)) {
-    const target = normalize(file, m[3] ?? m[4]!);
-    if (target === null) continue;
-    const typeOnly = m[2] !== undefined;
-    const allowed = [...layer.imports, ...(typeOnly ? layer.typeImports ?? [] : [])];
-    if (!allowed.some((a) => target === a || target.startsWith(a))) {
-      out.push(
-        `${file}: imports ${target}${typeOnly ? " (type)" : ""}, not allowed for layer ${layer.prefix}`,
-      );
-    }
+function mapViolation(layers: readonly Layer[], edge: ImportEdge): string | null {
+  const layer = layerOf(layers, edge.from);
+  if (layer === undefined) return null;
+  const allowed = [...layer.imports, ...(edge.typeOnly ? layer.typeImports ?? [] : [])];
+  if (allowed.some((a) => edge.to === a || edge.to.startsWith(a))) return null;
+  const kind = edge.typeOnly ? " (type)" : "";
+  return `${edge.from}: imports ${edge.to}${kind}, not allowed for layer ${layer.prefix}`;
+}
+
+function folderOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : path.slice(0, i);
+}
+
+/**
+ * Every problem of a set of sources: imports against the map, folder circles, file circles.
+ *
+ * @param sources Path (from the repository root) to source text.
+ * @param layers The module map (default: the project's).
+ * @returns One line per problem; empty when the map holds.
+ */
+export function checkSources(
+  sources: ReadonlyMap<string, string>,
+  layers: readonly Layer[] = LAYERS,
+): string[] {
+  const edges = [...sources].flatMap(([file, text]) => importsOf(file, text));
+  const problems = edges.map((e) => mapViolation(layers, e)).filter((p): p is string => p !== null);
+  const folderEdges = edges
+    .map((e) => ({ ...e, from: folderOf(e.from), to: folderOf(e.to), via: e }))
+    .filter((e) => e.from !== e.to);
+  for (const c of findCycles(folderEdges)) {
+    const via = (c.closing as typeof folderEdges[number]).via;
+    problems.push(
+      `folder cycle ${c.path.join(" -> ")}: closed by ${via.from} importing ${via.to}`,
+    );
   }
-  return out;
+  for (const c of findCycles(edges)) {
+    problems.push(`file cycle ${c.path.join(" -> ")}: closed by ${c.closing.from} importing ${c.closing.to}`);
+  }
+  return problems;
+}
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* sourceFiles(path);
+    else if (entry.name.endsWith(".ts")) yield path;
+  }
 }
 
 if (import.meta.main) {
   const files = ["mod.ts", ...sourceFiles("ffi"), ...sourceFiles("src")];
-  const problems = files.flatMap(violations);
+  const sources = new Map(files.map((f) => [f, Deno.readTextFileSync(f)]));
+  const problems = checkSources(sources);
   for (const p of problems) console.error(p);
-  console.log(`check_layers: ${files.length} files, ${problems.length} import(s) against the module map`);
+  console.log(`check_layers: ${files.length} files, ${problems.length} problem(s) against the module map`);
   if (problems.length > 0) Deno.exit(1);
 }

@@ -19,19 +19,15 @@
  * @module
  */
 
-import { bootGuest, type CryptoDevice } from "./guest/boot.ts";
+import { bootGuest } from "./guest/boot.ts";
+import type { CryptoDevice } from "./guest/boot_options.ts";
 import { ensureGuestImage } from "./guest/image.ts";
 import { GuestLabError } from "./guest/tools.ts";
 
-export {
-  bootGuest,
-  type BootOptions,
-  type CryptoDevice,
-  type GuestMarker,
-  type GuestRun,
-  parseMarkers,
-  qemuArgs,
-} from "./guest/boot.ts";
+export { bootGuest } from "./guest/boot.ts";
+export type { BootOptions, CryptoDevice, GuestMarker, GuestRun } from "./guest/boot_options.ts";
+export { qemuArgs } from "./guest/qemu_args.ts";
+export { parseMarkers } from "./guest/run_outcome.ts";
 export {
   DEFAULT_CACHE_DIR,
   ensureGuestImage,

@@ -116,7 +116,7 @@ async function oneRequest(
       service: "cipher",
       algo: rng.pick([CipherAlgo.AES_CBC, CipherAlgo.AES_CTR, CipherAlgo.AES_ECB, rng.below(40)]),
       key: rng.bytes(rng.pick([16, 24, 32, 7, 64])),
-      op: 1 + rng.below(2),
+      op: rng.pick([1, 2] as const),
     });
     if (r.id > 0n) await driver.closeSessionCtrl("cipher", r.id);
     return true;

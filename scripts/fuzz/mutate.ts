@@ -96,7 +96,7 @@ export function mutateHeader(rng: Rng, header: Uint8Array): Uint8Array {
     if (o + 4 > out.length) continue;
     const kind = rng.below(3);
     if (kind === 0) view.setUint32(o, rng.pick(INTERESTING), true);
-    else if (kind === 1) out[o + rng.below(4)] ^= 1 << rng.below(8);
+    else if (kind === 1) out[o + rng.below(4)]! ^= 1 << rng.below(8);
     else view.setUint32(o, rng.u32(), true);
   }
   return out;

@@ -16,17 +16,27 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
  * @param command The subcommand, for messages.
  * @param args The arguments after it.
  * @param options Its options.
- * @returns The values and positionals.
+ * @returns The values (options given more than once, declared `multiple`, in `lists`) and positionals.
  * @throws UsageError for an unknown option or a missing value.
  */
 export function parseCommand<T extends Options>(
   command: string,
   args: string[],
   options: T,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+): {
+  values: Record<string, string | boolean | undefined>;
+  lists: Record<string, string[]>;
+  positionals: string[];
+} {
   try {
     const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    const lists: Record<string, string[]> = {};
+    const single: Record<string, string | boolean | undefined> = {};
+    for (const [k, v] of Object.entries(values)) {
+      if (Array.isArray(v)) lists[k] = v as string[];
+      else single[k] = v as string | boolean | undefined;
+    }
+    return { values: single, lists, positionals };
   } catch (e) {
     const message = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "");
     throw new UsageError(`${message}: run \`cryptobridge ${command} --help\` for the options`);

@@ -35,7 +35,11 @@ export interface BenchReport {
     readonly benchCpu?: number;
   };
   readonly host: { readonly cpus: number; readonly loadavg: readonly number[] };
+  /** The first (or only) VM's results. */
   readonly results: readonly BenchCaseResult[];
+  /** With several VMs (`--socket` more than once, `--vms N`): each VM's results, and the cases summed over them. */
+  readonly vms?: readonly { readonly socket: string; readonly results: readonly BenchCaseResult[] }[];
+  readonly total?: readonly BenchCaseResult[];
   /** Every sampled output matched the software engine's (a mismatch ends the run with an error instead). */
   readonly verification: { readonly passed: true; readonly verified: number };
 }

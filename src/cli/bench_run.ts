@@ -13,14 +13,18 @@ import {
   type BenchAlgorithm,
   benchSession,
   benchWorkload,
+  type ClaimedQueue,
   type CompletionMode,
   type LatencySummary,
   LoadError,
   LoadGenerator,
+  type LoadLimit,
+  type LoadResult,
   type SessionSpec,
   VirtioCryptoDriver,
   type WorkloadRequest,
 } from "../frontend/mod.ts";
+import type { Reactor } from "../os/mod.ts";
 import { ReferenceSession } from "./bench_verify.ts";
 
 /** What to measure and how. */
@@ -50,6 +54,8 @@ export interface BenchConfig {
   readonly queueSize: number;
   /** Called a few times a second while a case runs. */
   readonly onProgress?: (p: BenchProgress) => void;
+  /** The reactor to wait in (several VMs' generators share one); default: the driver's own. */
+  readonly reactor?: Reactor;
 }
 
 /** Where a run is. */
@@ -111,53 +117,71 @@ export async function runBench(config: BenchConfig): Promise<BenchCaseResult[]> 
     queueSize: config.queueSize,
     controlQueue: config.controlQueue,
     ramSize: align(BASE_RAM + areaSize, 1 << 20),
+    ...(config.reactor === undefined ? {} : { reactor: config.reactor }),
   });
   const engine = new SoftwareEngine();
   const results: BenchCaseResult[] = [];
   try {
     const area = driver.reserveRam(areaSize);
     const cases = config.algorithms.length * config.sizes.length;
-    for (const algorithm of config.algorithms) {
-      const { session, needsControlQueue } = benchSession(algorithm);
-      const skip = (reason: string): void => {
-        for (const size of config.sizes) results.push({ algorithm, size, status: "skipped", reason });
-      };
-      if (needsControlQueue && !config.controlQueue) {
-        skip("needs a control-queue session (message 26 cannot express it) and --no-control-queue was given");
-        continue;
-      }
-      const opened = await openSession(driver, session, needsControlQueue, config.sessionLayout);
-      if (typeof opened === "string") {
-        skip(opened);
-        continue;
-      }
-      using reference = new ReferenceSession(engine, session);
-      try {
-        for (const size of config.sizes) {
-          const index = results.length + 1;
-          const measured = await runCase(driver, {
-            config,
-            algorithm,
-            size,
-            id: opened,
-            reference,
-            area,
-            areaSize,
-          }, {
-            index,
-            cases,
-          });
-          results.push({ ...measured, session: needsControlQueue ? "control-queue" : "message-26" });
-        }
-      } finally {
-        await closeSession(driver, session, needsControlQueue, opened);
-      }
-    }
+    const run: BenchRun = { driver, config, engine, area, areaSize, cases, results };
+    for (const algorithm of config.algorithms) await runAlgorithm(run, algorithm);
   } finally {
     engine.close();
     await driver.close();
   }
   return results;
+}
+
+/** What every case of a run shares. */
+interface BenchRun {
+  readonly driver: VirtioCryptoDriver;
+  readonly config: BenchConfig;
+  readonly engine: SoftwareEngine;
+  /** The load area in guest RAM, and its size. */
+  readonly area: number;
+  readonly areaSize: number;
+  /** Cases in the whole run (for progress). */
+  readonly cases: number;
+  /** Results so far; each case appends its own. */
+  readonly results: BenchCaseResult[];
+}
+
+/** Every size of one algorithm in one session, or a skipped result per size when the session cannot be made. */
+async function runAlgorithm(run: BenchRun, algorithm: BenchAlgorithm): Promise<void> {
+  const { driver, config, results } = run;
+  const { session, needsControlQueue } = benchSession(algorithm);
+  const skip = (reason: string): void => {
+    for (const size of config.sizes) results.push({ algorithm, size, status: "skipped", reason });
+  };
+  if (needsControlQueue && !config.controlQueue) {
+    skip("needs a control-queue session (message 26 cannot express it) and --no-control-queue was given");
+    return;
+  }
+  const opened = await openSession(driver, session, needsControlQueue, config.sessionLayout);
+  if (typeof opened === "string") {
+    skip(opened);
+    return;
+  }
+  using reference = new ReferenceSession(run.engine, session);
+  try {
+    for (const size of config.sizes) {
+      const index = results.length + 1;
+      const input = {
+        config,
+        algorithm,
+        size,
+        id: opened,
+        reference,
+        area: run.area,
+        areaSize: run.areaSize,
+      };
+      const measured = await runCase(driver, input, { index, cases: run.cases });
+      results.push({ ...measured, session: needsControlQueue ? "control-queue" : "message-26" });
+    }
+  } finally {
+    await closeSession(driver, session, needsControlQueue, opened);
+  }
 }
 
 /** Opens a session; returns its id, or why the algorithm is skipped. */
@@ -214,10 +238,41 @@ async function runCase(
   position: { index: number; cases: number },
 ): Promise<BenchCaseResult> {
   const { config, algorithm, size } = c;
-  const workload = benchWorkload(algorithm, size);
-  const requests: WorkloadRequest[] = [];
   const claimed = driver.claimQueue(0);
-  const generator = new LoadGenerator({
+  const generator = loadGenerator(driver, claimed, c);
+  const report = config.onProgress;
+  const tick = (warmup: boolean): (() => void) | undefined =>
+    report === undefined ? undefined : () =>
+      report({
+        algorithm,
+        size,
+        ...position,
+        completed: generator.completed,
+        elapsedMs: generator.elapsedMs,
+        warmup,
+      });
+  try {
+    if (config.warmupMs > 0) {
+      const warmup = { durationMs: config.warmupMs, ...(config.count ? { count: config.count } : {}) };
+      await runTicking(generator, warmup, tick(true));
+    }
+    const r = await runTicking(generator, {
+      ...(config.durationMs !== undefined ? { durationMs: config.durationMs } : {}),
+      ...(config.count !== undefined ? { count: config.count } : {}),
+    }, tick(false));
+    driver.releaseQueue(claimed);
+    return caseResult(algorithm, size, r);
+  } catch (e) {
+    throw explain(e, `${algorithm} ${size} B`);
+  }
+}
+
+/** A load generator on the claimed queue, its slots filled with the workload's requests. */
+function loadGenerator(driver: VirtioCryptoDriver, claimed: ClaimedQueue, c: CaseInput): LoadGenerator {
+  const { config } = c;
+  const workload = benchWorkload(c.algorithm, c.size);
+  const requests: WorkloadRequest[] = [];
+  return new LoadGenerator({
     ram: driver.ram,
     queue: claimed,
     reactor: driver.reactor,
@@ -230,67 +285,44 @@ async function runCase(
     request: (slot) => (requests[slot] = workload.request(c.id, driver.layout, slot)),
     expected: (slot) => c.reference.expected(requests[slot]!),
   });
-  const progress = (warmup: boolean): ReturnType<typeof setInterval> | undefined => {
-    const report = config.onProgress;
-    if (report === undefined) return undefined;
-    return setInterval(() => {
-      report({
-        algorithm,
-        size,
-        ...position,
-        completed: generator.completed,
-        elapsedMs: generator.elapsedMs,
-        warmup,
-      });
-    }, 250);
-  };
-  const what = `${algorithm} ${size} B`;
+}
+
+/** Runs the generator to `limit`, calling `tick` every 250 ms meanwhile (when given). */
+async function runTicking(
+  generator: LoadGenerator,
+  limit: LoadLimit,
+  tick: (() => void) | undefined,
+): Promise<LoadResult> {
+  const ticker = tick === undefined ? undefined : setInterval(tick, 250);
   try {
-    if (config.warmupMs > 0) {
-      const ticker = progress(true);
-      try {
-        await generator.run({
-          durationMs: config.warmupMs,
-          ...(config.count ? { count: config.count } : {}),
-        });
-      } finally {
-        clearInterval(ticker);
-      }
-    }
-    const ticker = progress(false);
-    let r;
-    try {
-      r = await generator.run({
-        ...(config.durationMs !== undefined ? { durationMs: config.durationMs } : {}),
-        ...(config.count !== undefined ? { count: config.count } : {}),
-      });
-    } finally {
-      clearInterval(ticker);
-    }
-    driver.releaseQueue(claimed);
-    const seconds = r.elapsedMs / 1000;
-    const opsPerSec = seconds > 0 ? r.completed / seconds : 0;
-    const { count: _count, ...latencyUs } = r.latency;
-    return {
-      algorithm,
-      size,
-      status: "ok",
-      requests: r.completed,
-      seconds,
-      opsPerSec,
-      bytesPerSec: opsPerSec * size,
-      latencyUs,
-      verified: r.verified,
-    };
-  } catch (e) {
-    if (e instanceof LoadError) {
-      const verb = e.kind === "mismatch"
-        ? "verification against the software engine failed"
-        : "a request failed";
-      throw new Error(`${what}: ${verb}: ${e.message}`, { cause: e });
-    }
-    throw e;
+    return await generator.run(limit);
+  } finally {
+    clearInterval(ticker);
   }
+}
+
+function caseResult(algorithm: BenchAlgorithm, size: number, r: LoadResult): BenchCaseResult {
+  const seconds = r.elapsedMs / 1000;
+  const opsPerSec = seconds > 0 ? r.completed / seconds : 0;
+  const { count: _count, ...latencyUs } = r.latency;
+  return {
+    algorithm,
+    size,
+    status: "ok",
+    requests: r.completed,
+    seconds,
+    opsPerSec,
+    bytesPerSec: opsPerSec * size,
+    latencyUs,
+    verified: r.verified,
+  };
+}
+
+/** A load failure said as the case it stopped, and whether a request failed or an output was wrong. */
+function explain(e: unknown, what: string): unknown {
+  if (!(e instanceof LoadError)) return e;
+  const verb = e.kind === "mismatch" ? "verification against the software engine failed" : "a request failed";
+  return new Error(`${what}: ${verb}: ${e.message}`, { cause: e });
 }
 
 function align(n: number, a: number): number {

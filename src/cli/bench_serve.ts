@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 export interface ServeProcessOptions {
   /** Socket path (its folder must exist). */
   readonly socket: string;
+  /** More VMs' sockets of the same serve (`--socket` again; each VM on its own thread). */
+  readonly moreSockets?: readonly string[];
   /** `serve --poll`. */
   readonly poll: boolean;
   /** `serve --busy-poll US`. */
@@ -25,8 +27,10 @@ export interface ServeProcessOptions {
 
 /** A running `cryptobridge serve`. */
 export interface ServeProcess extends AsyncDisposable {
-  /** The socket it listens on. */
+  /** The socket it listens on (the first VM's). */
   readonly socket: string;
+  /** Every VM's socket, the first one first. */
+  readonly sockets: readonly string[];
   /** Its process id. */
   readonly pid: number;
   /** The command line it was started with. */
@@ -58,17 +62,7 @@ export function selfCommand(args: readonly string[], denoFlags: readonly string[
  * @throws Error when it exits or does not listen in time (with the end of its stderr).
  */
 export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> {
-  const serveArgs = [
-    "serve",
-    "--socket",
-    o.socket,
-    "--log-level",
-    "warning",
-    ...(o.poll ? ["--poll"] : []),
-    ...(o.busyPollUs !== undefined ? ["--busy-poll", String(o.busyPollUs)] : []),
-  ];
-  const base = selfCommand(serveArgs, o.denoFlags);
-  const command = o.cpu === undefined ? base : ["taskset", "-c", String(o.cpu), ...base];
+  const command = serveCommand(o);
   const child = new Deno.Command(command[0]!, {
     args: command.slice(1),
     stdin: "null",
@@ -82,7 +76,8 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
     return s;
   });
   const deadline = Date.now() + (o.startTimeoutMs ?? 20000);
-  while (!isSocket(o.socket)) {
+  const sockets = [o.socket, ...(o.moreSockets ?? [])];
+  while (!sockets.every(isSocket)) {
     if (exited || Date.now() > deadline) {
       if (!exited) child.kill("SIGKILL");
       const s = await status;
@@ -106,7 +101,21 @@ export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> 
     })();
     return stopping;
   };
-  return { socket: o.socket, pid: child.pid, command, stop, [Symbol.asyncDispose]: stop };
+  return { socket: o.socket, sockets, pid: child.pid, command, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** `cryptobridge serve` with the options asked, under `taskset -c` when pinned. */
+function serveCommand(o: ServeProcessOptions): string[] {
+  const serveArgs = [
+    "serve",
+    ...[o.socket, ...(o.moreSockets ?? [])].flatMap((s) => ["--socket", s]),
+    "--log-level",
+    "warning",
+    ...(o.poll ? ["--poll"] : []),
+    ...(o.busyPollUs !== undefined ? ["--busy-poll", String(o.busyPollUs)] : []),
+  ];
+  const base = selfCommand(serveArgs, o.denoFlags);
+  return o.cpu === undefined ? base : ["taskset", "-c", String(o.cpu), ...base];
 }
 
 function isSocket(path: string): boolean {

@@ -32,16 +32,34 @@ class Slot {
   }
 }
 
+/**
+ * The requests a device may have in flight at once, shared by its data queues (a VM's `maxInflight`): past it,
+ * chains stay in the avail ring until completions free room, so one VM cannot take all of an accelerator.
+ */
+export class InflightBudget {
+  /** The limit. */
+  readonly limit: number;
+  /** Requests in flight now. */
+  used = 0;
+
+  /** @param limit The limit (>= 1). */
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+}
+
 /** One data queue of the device. */
 export class DataQueue {
   readonly #engine: CryptoEngine;
   readonly #ctx: ParserContext;
   readonly #maxQueueSize: number;
   readonly #stats: DeviceStats;
+  readonly #budget: InflightBudget;
   readonly #writer = new ChainWriter();
   readonly #free: Slot[] = [];
   #inflight = 0;
   #flushScheduled = false;
+  #throttled = false;
   #vring: VringHandle | null = null;
 
   /**
@@ -49,12 +67,20 @@ export class DataQueue {
    * @param ctx What the parser needs from the device.
    * @param maxQueueSize Largest queue size (chains and lists are sized by it).
    * @param stats Counters to update.
+   * @param budget The device's in-flight limit, shared with its other queues.
    */
-  constructor(engine: CryptoEngine, ctx: ParserContext, maxQueueSize: number, stats: DeviceStats) {
+  constructor(
+    engine: CryptoEngine,
+    ctx: ParserContext,
+    maxQueueSize: number,
+    stats: DeviceStats,
+    budget: InflightBudget,
+  ) {
     this.#engine = engine;
     this.#ctx = ctx;
     this.#maxQueueSize = maxQueueSize;
     this.#stats = stats;
+    this.#budget = budget;
   }
 
   /** Requests submitted to an asynchronous engine and not completed yet. */
@@ -69,7 +95,12 @@ export class DataQueue {
    */
   serve(vring: VringHandle): void {
     this.#vring = vring;
+    this.#throttled = false;
     for (;;) {
+      if (this.#budget.used >= this.#budget.limit) {
+        this.#throttled = true; // served again when a completion frees room
+        break;
+      }
       const slot = this.#take();
       if (!this.#pop(vring, slot)) {
         this.#free.push(slot);
@@ -115,6 +146,7 @@ export class DataQueue {
       status = this.#engine.submit(op);
       if (status === PENDING) {
         this.#inflight++;
+        this.#budget.used++;
         return;
       }
     }
@@ -139,14 +171,21 @@ export class DataQueue {
 
   #completeAsync(slot: Slot, status: number): void {
     this.#inflight--;
+    this.#budget.used--;
     const vring = this.#vring;
     if (vring === null) return;
     this.#finish(vring, slot, status);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
-      this.#flushScheduled = false;
-      this.#vring?.flush();
-    });
+    queueMicrotask(this.#flushTask);
   }
+
+  // Made once: a closure per batch would be garbage per batch. A throttled queue takes the freed room.
+  readonly #flushTask = (): void => {
+    this.#flushScheduled = false;
+    const vring = this.#vring;
+    if (vring === null) return;
+    if (this.#throttled) this.serve(vring);
+    else vring.flush();
+  };
 }

@@ -24,7 +24,7 @@ import { CryptoFeature, Service } from "../spec/virtio_crypto.ts";
 import { buildCryptoConfig } from "./device_config.ts";
 import type { CryptoConfig } from "./config.ts";
 import { ControlQueue } from "./control_queue.ts";
-import { DataQueue } from "./data_queue.ts";
+import { DataQueue, InflightBudget } from "./data_queue.ts";
 import type { DataRequest } from "./data_request.ts";
 import type { DataLimits } from "./data_vlf.ts";
 import type { ParserContext } from "./request.ts";
@@ -52,6 +52,8 @@ export interface CryptoDeviceOptions {
   readonly offerRevision1?: boolean;
   /** Rate limits of the lines the guest and the front-end can cause (defaults of `RateLimitedLog`). */
   readonly logLimits?: RateLimitOptions;
+  /** Requests in flight at once over all data queues (asynchronous engines); the rest wait. Default 1024. */
+  readonly maxInflight?: number;
 }
 
 /** Largest key lengths the device accepts: QEMU's vhost-user limits (interop.md §1.5). */
@@ -72,6 +74,7 @@ export class CryptoDevice implements Backend {
   readonly #data: DataQueue[];
   readonly #control: ControlQueue;
   readonly #ctrlChain: DescriptorChain;
+  readonly #budget: InflightBudget;
   #acked = 0n;
 
   /** @param options Engine, queues and limits. */
@@ -89,9 +92,12 @@ export class CryptoDevice implements Backend {
     this.#limits = { ...KEY_LIMITS, maxSize: options.maxSize ?? 16 << 20 };
     this.features = offeredFeatures(options.offerRevision1 ?? true, options.engine);
     const ctx = this.#parserContext();
+    this.#budget = new InflightBudget(
+      checkCount("requests in flight", options.maxInflight ?? 1024, 1, 1 << 20),
+    );
     this.#data = Array.from(
       { length: this.numDataQueues },
-      () => new DataQueue(options.engine, ctx, this.maxQueueSize, this.stats),
+      () => new DataQueue(options.engine, ctx, this.maxQueueSize, this.stats, this.#budget),
     );
     this.#control = new ControlQueue(this.#sessions, KEY_LIMITS);
     this.#ctrlChain = new DescriptorChain(this.maxQueueSize);
@@ -131,6 +137,11 @@ export class CryptoDevice implements Backend {
 
   inflight(vring: VringHandle): number {
     return this.#data[vring.index]?.inflight ?? 0;
+  }
+
+  /** Requests in flight over all data queues. */
+  get inflightTotal(): number {
+    return this.#budget.used;
   }
 
   handleDeviceRequest(request: number, payload: Uint8Array): Uint8Array | null {

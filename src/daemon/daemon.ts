@@ -1,31 +1,40 @@
 /**
- * `runDaemon`: the composition root. It chooses the engines, builds the virtio-crypto device, serves it on a
- * vhost-user socket in one reactor, and stops cleanly: sessions closed (keys zeroed), socket file removed.
+ * `runDaemon`: the composition root. It checks every VM's settings and socket path before anything binds, binds
+ * the sockets (mode 0600 unless configured), chooses the engines, and serves each VM on its own Worker thread
+ * (design.md decision 2), or on the calling thread when the caller hands in an engine object of its own. It stops
+ * cleanly: every VM's front-end dropped, sessions closed (keys zeroed), socket files removed, counters returned.
  *
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
-import type { VirtioPciEngine, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
-import { CryptoDevice } from "../crypto/device.ts";
+import { getLogger, type LogLevel } from "@logtape/logtape";
+import type { HostStats, VirtioPciEngine, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
+import type { CryptoDevice } from "../crypto/device.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine, type RouterStats } from "../engine/router.ts";
-import { Reactor } from "../os/mod.ts";
-import { VhostUserServer } from "../vhost_user/mod.ts";
+import { Reactor, UnixListener } from "../os/mod.ts";
+import type { VhostUserServer } from "../vhost_user/mod.ts";
+import { checkUnique, parseVmConfig, type VmConfig, vmsFromSockets } from "../vm/config.ts";
+import type { ServingMode, VmSnapshot } from "../vm/vm_service.ts";
+import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
 import { type EngineChoice, type Engines, setUpEngines } from "./engines.ts";
+import { type HostedVm, hostInline, hostOnWorker } from "./hosted_vm.ts";
+import { defaultSocketPath } from "./paths.ts";
 
 const log = getLogger(["cryptobridge", "daemon"]);
 
-/** Where the socket goes when `--socket` is not given. */
-export const DEFAULT_SOCKET = "/tmp/cryptobridge.sock";
-
 /** What `runDaemon` serves and how. */
 export interface DaemonOptions {
-  /** vhost-user socket path. Default `/tmp/cryptobridge.sock`. */
+  /**
+   * The VMs (`serve --config`): settings as in docs/config.md, checked (a bad field is named). When absent, one VM
+   * on `socket` with `queues` and `maxSessions`.
+   */
+  readonly vms?: readonly unknown[];
+  /** The one VM's socket when `vms` is absent. Default `/run/cryptobridge/cryptobridge.sock` (root). */
   readonly socket?: string;
-  /** Data queues (QEMU `queues=`). Default 1. */
+  /** The one VM's data queues when `vms` is absent. Default 1. */
   readonly queues?: number;
-  /** Session limit. Default 1024. */
+  /** The one VM's session limit when `vms` is absent. Default 1024. */
   readonly maxSessions?: number;
   /** Serve rings by polling instead of kicks (and poll the accelerator's completions). Default false. */
   readonly poll?: boolean;
@@ -33,17 +42,20 @@ export interface DaemonOptions {
   readonly busyPollUs?: number;
   /**
    * The engines: a choice (`serve --engine`; see `setUpEngines`) or an engine object (tests, embedding; the
-   * caller closes it). Default "auto": the accelerator named by `device` behind the router with the software
-   * engine, or the software engine alone when there is no device.
+   * caller closes it, and the VMs are then served on the calling thread). Default "auto".
    */
   readonly engine?: CryptoEngine | EngineChoice;
   /** The accelerator's PCI address (`serve --device`); bound to vfio-pci when it is not. */
   readonly device?: string;
   /** Opens the accelerator instead of binding and VFIO (tests pass a device model). */
   readonly openPort?: (bdf: string) => VirtioPciPort;
+  /** Where VMs are served: "worker" (default) or "inline" on the calling thread (default with an engine object). */
+  readonly placement?: "worker" | "inline";
+  /** What VM threads log (they configure their own logging). Default "info". */
+  readonly logLevel?: LogLevel;
 }
 
-/** The counters `cryptobridge serve` logs and prints when it stops. */
+/** The counters `cryptobridge serve` prints when it stops (inline placement: the engines are here). */
 export interface DaemonStats {
   /** Requests by status and payload bytes. */
   readonly device: Record<string, number>;
@@ -53,47 +65,147 @@ export interface DaemonStats {
   readonly accelerator: VirtioPciStats | null;
 }
 
+/** Every VM's counters and state, and the shared accelerator's. */
+export interface DaemonSnapshot {
+  readonly vms: readonly VmSnapshot[];
+  /** The accelerator the VMs share, or null. */
+  readonly accelerator: HostStats | null;
+}
+
 /** A running daemon. */
 export interface Daemon {
-  /** The socket path. */
+  /** The first VM's socket path. */
   readonly socket: string;
-  /** The device (stats, sessions). */
+  /** The VMs, in order. */
+  readonly vms: readonly HostedVm[];
+  /** The first VM's device (inline placement only: a Worker's objects live in its thread). */
   readonly device: CryptoDevice;
-  /** The server (connection count). */
+  /** The first VM's server (inline placement only). */
   readonly server: VhostUserServer;
-  /** The engine. */
-  readonly engine: CryptoEngine;
-  /** The router, when there is an accelerator (or the engine object given is one). */
+  /** The engine (inline placement), or null. */
+  readonly engine: CryptoEngine | null;
+  /** The router, when there is an accelerator (inline placement). */
   readonly router: RouterEngine | null;
-  /** The accelerator, when it came up. */
+  /** The accelerator engine, when it came up (inline placement). */
   readonly accel: VirtioPciEngine | null;
-  /** A snapshot of the counters. */
-  stats(): DaemonStats;
+  /** The accelerator the VMs' threads share (worker placement), when it came up. */
+  readonly accelerator: AcceleratorHandle | null;
+  /** The first VM's counters, with the accelerator's. */
+  stats(): Promise<DaemonStats>;
+  /** Every VM's counters and state. */
+  snapshot(): Promise<DaemonSnapshot>;
+  /** Resolves once every VM is served; rejects when one cannot be (the daemon then stops). */
+  readonly ready: Promise<void>;
   /** Resolves once the daemon has stopped. */
   readonly done: Promise<void>;
-  /** Stops serving: drops the front-end, closes sessions, removes the socket file. Idempotent. */
-  stop(): Promise<void>;
+  /** Stops serving: front-ends dropped, sessions closed, socket files removed. Idempotent. */
+  stop(): Promise<DaemonSnapshot>;
 }
 
 /**
- * Starts the daemon: listens on the socket and serves until `stop()`.
+ * The VMs of the options, checked.
  *
- * @param options Socket, queues, limits, engine.
- * @returns The running daemon.
+ * @param options The options.
+ * @returns The settings.
+ * @throws ConfigError naming the bad field.
+ */
+export function resolveVms(options: DaemonOptions): VmConfig[] {
+  const entries = options.vms ?? vmsFromSockets([options.socket ?? defaultSocketPath()], {
+    queues: options.queues ?? 1,
+    maxSessions: options.maxSessions ?? 1024,
+  });
+  const vms = entries.map((v, i) => parseVmConfig(v, `vms[${i}]`));
+  if (vms.length === 0) throw new RangeError("Cannot start the daemon: no VM to serve");
+  checkUnique(vms);
+  return vms;
+}
+
+/**
+ * Binds every VM's socket, or none: a path in use (or unsafe) is refused before any socket is bound.
+ *
+ * @param vms The VMs.
+ * @returns One listener per VM, in order.
+ * @throws UnixSocketError naming the path.
+ */
+export function bindSockets(vms: readonly VmConfig[]): UnixListener[] {
+  const listeners: UnixListener[] = [];
+  try {
+    for (const vm of vms) UnixListener.check(vm.socket);
+    for (const vm of vms) {
+      listeners.push(UnixListener.listen(vm.socket, { mode: vm.mode, owner: vm.owner, group: vm.group }));
+    }
+    return listeners;
+  } catch (e) {
+    for (const l of listeners) l.close();
+    throw e;
+  }
+}
+
+/**
+ * Starts the daemon: binds every VM's socket and serves until `stop()`.
+ *
+ * @param options VMs, engines, serving mode.
+ * @returns The running daemon (`ready` says when every VM is served).
+ * @throws ConfigError, UnixSocketError, EngineSetupError before anything is served.
  *
  * @example
  * ```ts ignore
- * const daemon = runDaemon({ socket: "/run/cryptobridge.sock" });
+ * const daemon = runDaemon({ vms: [{ name: "vm1", socket: "/run/cryptobridge/vm1.sock" }] });
+ * await daemon.ready;
  * Deno.addSignalListener("SIGTERM", () => daemon.stop());
  * await daemon.done;
  * ```
  */
 export function runDaemon(options: DaemonOptions = {}): Daemon {
-  const socket = options.socket ?? DEFAULT_SOCKET;
+  const vms = resolveVms(options);
+  const inline = (options.placement ?? placementOf(options)) === "inline";
+  const listeners = bindSockets(vms);
+  try {
+    return inline ? runInline(options, vms, listeners) : runOnWorkers(options, vms, listeners);
+  } catch (e) {
+    for (const l of listeners) l.close();
+    throw e;
+  }
+}
+
+// An engine object cannot cross threads: with one, the VMs are served on the calling thread.
+function placementOf(options: DaemonOptions): "worker" | "inline" {
+  return typeof options.engine === "object" ? "inline" : "worker";
+}
+
+function serving(options: DaemonOptions): ServingMode {
+  return { poll: options.poll ?? false, busyPollUs: options.busyPollUs ?? 0 };
+}
+
+function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixListener[]): Daemon {
+  const hub = AcceleratorHub.open({
+    choice: (options.engine as EngineChoice | undefined) ?? "auto",
+    ...(options.device === undefined ? {} : { device: options.device }),
+    ...(options.openPort === undefined ? {} : { openPort: options.openPort }),
+    poll: options.poll ?? false,
+    expectedVms: vms.length,
+  });
+  const hosted: HostedVm[] = [];
+  const ready = (async () => {
+    for (const [i, config] of vms.entries()) {
+      hosted.push(
+        await hostOnWorker({
+          config,
+          listener: listeners[i]!,
+          logLevel: options.logLevel ?? "info",
+          serving: serving(options),
+          accel: hub?.link(config) ?? null,
+        }),
+      );
+    }
+  })();
+  return assemble({ hosted, listeners, ready, engines: null, reactor: null, hub });
+}
+
+function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListener[]): Daemon {
   const reactor = new Reactor({
     onError: (error, token) => log.error("event handler {token} failed: {error}", { token, error }),
   });
-  const owned = typeof options.engine !== "object";
   let engines: Engines;
   try {
     engines = chooseEngines(options, reactor);
@@ -101,52 +213,93 @@ export function runDaemon(options: DaemonOptions = {}): Daemon {
     reactor.close();
     throw e;
   }
-  let served: { device: CryptoDevice; server: VhostUserServer };
-  try {
-    served = serveDevice(options, socket, reactor, engines.engine);
-  } catch (e) {
-    if (owned) engines.engine.close();
-    reactor.close();
-    throw e;
-  }
-  const { device, server } = served;
-  const done = reactor.run();
-  const stats = (): DaemonStats => statsOf(device, engines);
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      server.close();
-      reactor.stop();
-      await done.catch((e) => log.error("reactor ended with an error: {error}", { error: e }));
-      if (owned) engines.engine.close(); // before the reactor closes: the accelerator leaves it first
-      reactor.close();
-      log.info("stopped: {stats}", { stats: JSON.stringify(stats()) });
-    })();
-    return stopping;
-  };
-  const { engine, router, accel } = engines;
-  return { socket, device, server, engine, router, accel, stats, done, stop };
+  const hosted = vms.map((config, i) =>
+    hostInline({
+      config,
+      engine: engines.engine,
+      router: engines.router,
+      reactor,
+      listener: listeners[i]!,
+      serving: serving(options),
+    })
+  );
+  const owned = typeof options.engine !== "object";
+  return assemble({
+    hosted,
+    listeners,
+    ready: Promise.resolve(),
+    engines: { ...engines, owned },
+    reactor,
+    hub: null,
+  });
 }
 
-function serveDevice(
-  options: DaemonOptions,
-  path: string,
-  reactor: Reactor,
-  engine: CryptoEngine,
-): { device: CryptoDevice; server: VhostUserServer } {
-  const device = new CryptoDevice({
-    engine,
-    dataQueues: options.queues ?? 1,
-    maxSessions: options.maxSessions ?? 1024,
+interface Parts {
+  readonly hosted: HostedVm[];
+  readonly listeners: readonly UnixListener[];
+  readonly ready: Promise<void>;
+  readonly engines: (Engines & { readonly owned: boolean }) | null;
+  readonly reactor: Reactor | null;
+  readonly hub: AcceleratorHub | null;
+}
+
+function assemble(p: Parts): Daemon {
+  const running = p.reactor?.run() ?? Promise.resolve();
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => resolveDone = resolve);
+  const snapshot = async (): Promise<DaemonSnapshot> => ({
+    vms: await Promise.all(p.hosted.map((h) => h.snapshot())),
+    accelerator: p.hub?.stats() ?? null,
   });
-  const server = VhostUserServer.listen({
-    path,
-    reactor,
-    backend: device,
-    pollMode: options.poll ?? false,
-    busyPollUs: options.busyPollUs ?? 0,
-  });
-  return { device, server };
+  let stopping: Promise<DaemonSnapshot> | null = null;
+  const stop = (): Promise<DaemonSnapshot> => {
+    stopping ??= stopAll(p, running).finally(resolveDone);
+    return stopping;
+  };
+  p.ready.catch(() => stop());
+  const first = (): HostedVm => p.hosted[0]!;
+  const inlineOnly = <T>(what: string, get: (h: HostedVm) => T): T => {
+    const h = first();
+    if (h.service === null) {
+      throw new Error(`Cannot read the daemon's ${what}: its VMs are served on Workers`);
+    }
+    return get(h);
+  };
+  return {
+    socket: p.listeners[0]!.path,
+    vms: p.hosted,
+    get device() {
+      return inlineOnly("device", (h) => h.service!.device);
+    },
+    get server() {
+      return inlineOnly("server", (h) => h.service!.server);
+    },
+    engine: p.engines?.engine ?? null,
+    router: p.engines?.router ?? null,
+    accel: p.engines?.accel ?? null,
+    accelerator: p.hub,
+    stats: () => firstStats(p),
+    snapshot,
+    ready: p.ready,
+    done,
+    stop,
+  };
+}
+
+async function stopAll(p: Parts, running: Promise<void>): Promise<DaemonSnapshot> {
+  await p.ready.catch(() => {}); // a VM still starting finishes starting, then stops with the rest
+  const last = await Promise.all(p.hosted.map((h) => h.stop()));
+  const vms = last.filter((s): s is VmSnapshot => s !== null);
+  if (p.reactor !== null) {
+    p.reactor.stop();
+    await running.catch((e) => log.error("reactor ended with an error: {error}", { error: e }));
+    if (p.engines?.owned === true) p.engines.engine.close(); // before the reactor closes: the accelerator leaves it first
+    p.reactor.close();
+  }
+  await p.hub?.close();
+  for (const l of p.listeners) l.close();
+  log.info("stopped: {stats}", { stats: JSON.stringify(vms.map((v) => ({ name: v.name, ...v.device }))) });
+  return { vms, accelerator: p.hub?.stats() ?? null };
 }
 
 function chooseEngines(options: DaemonOptions, reactor: Reactor): Engines {
@@ -161,11 +314,36 @@ function chooseEngines(options: DaemonOptions, reactor: Reactor): Engines {
   });
 }
 
-function statsOf(device: CryptoDevice, engines: Engines): DaemonStats {
-  const r = engines.router?.stats;
+async function firstStats(p: Parts): Promise<DaemonStats> {
+  const first = p.hosted[0]!;
+  if (first.service !== null) {
+    const r = p.engines?.router?.stats;
+    return {
+      device: first.service.device.stats.toJSON(),
+      router: r === undefined ? null : { ...r, fallbacks: { ...r.fallbacks } },
+      accelerator: p.engines?.accel?.stats() ?? null,
+    };
+  }
+  const vm = await first.snapshot();
+  return { device: vm.device, router: vm.router, accelerator: accelStatsOf(p.hub, vm) };
+}
+
+// The accelerator's counters as one VM sees them: the host's state and failures, the VM's own requests.
+function accelStatsOf(hub: AcceleratorHub | null, vm: VmSnapshot): VirtioPciStats | null {
+  if (hub === null) return null;
+  const h = hub.stats();
+  const c = (vm.accelerator ?? {}) as Partial<Record<string, number>>;
   return {
-    device: device.stats.toJSON(),
-    router: r === undefined ? null : { ...r, fallbacks: { ...r.fallbacks } },
-    accelerator: engines.accel?.stats() ?? null,
+    state: h.state as VirtioPciStats["state"],
+    epoch: h.epoch,
+    sessions: c["sessions"] ?? 0,
+    inflight: c["inflight"] ?? 0,
+    completed: c["completed"] ?? 0,
+    failed: c["failed"] ?? 0,
+    declined: c["declined"] ?? 0,
+    bounced: c["bounced"] ?? 0,
+    failures: h.failures,
+    lastFailure: h.lastFailure,
+    refused: h.refused,
   };
 }

@@ -14,8 +14,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { openVfioPort, VirtioPciEngine, type VirtioPciPort } from "../accel/virtio_pci/mod.ts";
-import type { CryptoEngine } from "../engine/engine.ts";
+import { openVfioPort, VirtioPciEngine, VirtioPciHost, type VirtioPciPort } from "../accel/virtio_pci/mod.ts";
+import type { Capabilities, CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine } from "../engine/router.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";
 import { type Reactor, Sysfs } from "../os/mod.ts";
@@ -95,13 +95,21 @@ export function setUpEngines(options: EngineSetupOptions): Engines {
 }
 
 function openAccelerator(device: string, options: EngineSetupOptions): VirtioPciEngine {
-  const bdf = options.openPort === undefined ? canonical(device) : device;
-  const port = options.openPort?.(bdf) ?? openVfioPort(bindForVfio(bdf));
-  const accel = VirtioPciEngine.open(port, {
+  const accel = VirtioPciEngine.open(openPort(device, options), {
     reactor: options.reactor,
     completions: options.poll === true ? "poll" : "interrupt",
   });
-  const caps = accel.capabilities();
+  logReady(accel.name, accel.capabilities(), accel.stats().refused);
+  return accel;
+}
+
+/** The accelerator's port: the test model, or the function bound to vfio-pci and opened through VFIO. */
+function openPort(device: string, options: Pick<EngineSetupOptions, "openPort">): VirtioPciPort {
+  const bdf = options.openPort === undefined ? canonical(device) : device;
+  return options.openPort?.(bdf) ?? openVfioPort(bindForVfio(bdf));
+}
+
+function logReady(name: string, caps: Capabilities, refused: readonly string[]): void {
   const claims = [
     ...caps.cipher.values(),
     ...caps.hash.values(),
@@ -109,11 +117,61 @@ function openAccelerator(device: string, options: EngineSetupOptions): VirtioPci
     ...caps.aead.values(),
   ];
   log.info("accelerator {name} ready, serving {claims}; refused when probed: {refused}", {
-    name: accel.name,
+    name,
     claims: claims.map((c) => c.name).join(", ") || "nothing",
-    refused: accel.stats().refused.join(", ") || "nothing",
+    refused: refused.join(", ") || "nothing",
   });
-  return accel;
+}
+
+/** What `openSharedAccelerator` needs. */
+export interface SharedAcceleratorOptions {
+  /** The choice (`software` opens nothing). */
+  readonly choice: EngineChoice;
+  /** The accelerator's PCI address, if any. */
+  readonly device?: string;
+  /** The main thread's reactor (the configuration interrupt joins it). */
+  readonly reactor: Reactor;
+  /** Opens the accelerator instead of binding and VFIO (tests pass a device model). */
+  readonly openPort?: (bdf: string) => VirtioPciPort;
+  /** The VMs' threads poll completions instead of taking MSI-X. */
+  readonly poll?: boolean;
+  /** VMs to serve (past the device's data queues, the last queue is shared). */
+  readonly expectedVms?: number;
+}
+
+/**
+ * The accelerator every VM's thread shares (design.md decision 2): its host on the main thread, or null to serve
+ * in software (no device, `--engine software`, or `auto` with a device that cannot start: logged).
+ *
+ * @param options Choice, device, reactor.
+ * @returns The host, or null.
+ * @throws EngineSetupError for `accel` without a device; with `accel`, what kept the device from starting.
+ */
+export function openSharedAccelerator(options: SharedAcceleratorOptions): VirtioPciHost | null {
+  const { choice, device } = options;
+  if (choice === "accel" && device === undefined) {
+    throw new EngineSetupError("Cannot use --engine accel without a device: give --device BDF");
+  }
+  if (choice === "software" || device === undefined) {
+    if (device !== undefined) log.warn("--engine software: device {device} is not used", { device });
+    return null;
+  }
+  try {
+    const host = VirtioPciHost.open(openPort(device, options), {
+      reactor: options.reactor,
+      completions: options.poll === true ? "poll" : "interrupt",
+      ...(options.expectedVms === undefined ? {} : { expectedVms: options.expectedVms }),
+    });
+    logReady(host.name, host.capabilities(), host.stats().refused);
+    return host;
+  } catch (e) {
+    if (choice === "accel") throw e;
+    log.error("accelerator {device} is not available ({error}): serving in software", {
+      device,
+      error: (e as Error).message,
+    });
+    return null;
+  }
 }
 
 function canonical(device: string): string {

@@ -143,7 +143,9 @@ export type EngineErrorKind =
   /** The engine is out of sessions: NOSPC, or try another engine. */
   | "nospc"
   /** The engine (a device) failed or vanished: try another engine. */
-  | "unavailable";
+  | "unavailable"
+  /** This VM's share of the engine's sessions is used up (a shared accelerator): try another engine. */
+  | "quota";
 
 /** A session could not be created. The `kind` tells the router and the device what to do. */
 export class EngineError extends Error {

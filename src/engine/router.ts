@@ -25,7 +25,7 @@ import {
 import { mergeCapabilities, supports } from "./capabilities.ts";
 
 /** Why a session or request went to software. */
-export type FallbackReason = "not-advertised" | "refused" | "nospc" | "unavailable" | "failed";
+export type FallbackReason = "not-advertised" | "refused" | "nospc" | "quota" | "unavailable" | "failed";
 
 /** Counters of a router (`cryptobridge` logs them; tests read them). */
 export interface RouterStats {
@@ -63,7 +63,7 @@ export class RouterEngine implements CryptoEngine {
     accelRequests: 0,
     softwareRequests: 0,
     accelSessions: 0,
-    fallbacks: { "not-advertised": 0, refused: 0, nospc: 0, unavailable: 0, failed: 0 },
+    fallbacks: { "not-advertised": 0, refused: 0, nospc: 0, quota: 0, unavailable: 0, failed: 0 },
   };
   // The device's completion callback and routed session of each operation submitted asynchronously.
   readonly #pending = new Map<CryptoOp, { complete: CryptoOp["complete"]; session: RoutedSession }>();
@@ -183,6 +183,8 @@ function reasonOf(e: EngineError): FallbackReason {
   switch (e.kind) {
     case "nospc":
       return "nospc";
+    case "quota":
+      return "quota";
     case "unavailable":
       return "unavailable";
     default:

@@ -19,64 +19,14 @@ import {
 } from "../crypto/mod.ts";
 import { EPOLLIN, type EventFd, Reactor } from "../os/mod.ts";
 import { Request, u64Payload } from "../vhost_user/mod.ts";
-import {
-  DriverBufferList,
-  type DriverQueue,
-  indirectAreaSize,
-  splitRingLayout,
-  UsedBuffer,
-  VIRTIO_RING_F_EVENT_IDX,
-} from "../virtio/mod.ts";
-import { align, negotiate, setUpVring } from "./driver_setup.ts";
+import { DriverBufferList, type DriverQueue, UsedBuffer, VIRTIO_RING_F_EVENT_IDX } from "../virtio/mod.ts";
+import type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
+import { type DriverOptions, type RamPlan, ramPlan } from "./driver_options.ts";
+import { align, negotiate, restartVring, type SetUpRing, setUpVring } from "./driver_setup.ts";
 import { layOutRequest } from "./request_layout.ts";
 import { GuestRam } from "./guest_ram.ts";
 import { ctrlCreateRequest, ctrlDestroyRequest, type SessionSpec, vhostCreateRequest } from "./sessions.ts";
 import { VhostUserFrontend } from "./vhost_user_frontend.ts";
-
-/** Options of `VirtioCryptoDriver.open`. */
-export interface DriverOptions {
-  /** The back-end's socket. */
-  readonly path: string;
-  /** Reactor to wait in; a private one is created (and closed with the driver) when omitted. */
-  readonly reactor?: Reactor;
-  /** Data queues to set up. Default 1. */
-  readonly dataQueues?: number;
-  /** Also set up the control queue (vring `dataQueues`), as a transport that hands it over does. Default true. */
-  readonly controlQueue?: boolean;
-  /** Queue size. Default 256. */
-  readonly queueSize?: number;
-  /** Negotiate VIRTIO_CRYPTO_F_REVISION_1 (unpadded layouts) and the stateless modes. Default false. */
-  readonly revision1?: boolean;
-  /** With `revision1`, also negotiate the stateless-mode bits the back-end offers. Default true. */
-  readonly stateless?: boolean;
-  /** Act like QEMU 7.2: SET_FEATURES carries only bit 30 (interop.md §1.9). Default false. */
-  readonly qemuFeatures?: boolean;
-  /** Bytes of guest RAM. Default 64 MiB. */
-  readonly ramSize?: number;
-  /** Bytes per in-flight request buffer. Default 136 KiB (a 64 KiB request, in and out, plus headers). */
-  readonly slotSize?: number;
-}
-
-/** One device-readable part of a request. */
-export interface OutPart {
-  readonly bytes: Uint8Array;
-}
-
-/** One device-writable part; `aliasOut` makes it the same guest buffer as that out part (in place). */
-export interface InPart {
-  readonly length: number;
-  readonly aliasOut?: number;
-}
-
-/** How a request's chain is built. */
-export interface ChainShape {
-  /** One indirect descriptor instead of a direct chain. */
-  readonly indirect?: boolean;
-  /** Split every part into descriptors of at most this many bytes (exercises multi-descriptor chains). */
-  readonly maxDescriptor?: number;
-  /** Append a 1-byte status descriptor (data requests). Default true. */
-  readonly status?: boolean;
-}
 
 /** A data queue handed to a caller by `VirtioCryptoDriver.claimQueue`. */
 export interface ClaimedQueue {
@@ -107,13 +57,7 @@ interface Pending {
   readonly resolve: (c: Completion) => void;
 }
 
-interface Queue {
-  readonly index: number;
-  readonly driver: DriverQueue<Pending>;
-  readonly kick: EventFd;
-  readonly call: EventFd;
-  /** Guest-physical ring addresses (SET_VRING_ADDR is sent again on restart). */
-  readonly rings: { readonly desc: number; readonly avail: number; readonly used: number };
+interface Queue extends SetUpRing<Pending> {
   token: number;
 }
 
@@ -140,17 +84,19 @@ export class VirtioCryptoDriver {
   #reserveAt: number;
 
   private constructor(o: DriverParts) {
+    const { plan } = o;
     this.frontend = o.frontend;
     this.ram = o.ram;
     this.features = o.features;
-    this.dataQueues = o.dataQueues;
+    this.dataQueues = plan.dataQueues;
     this.#reactor = o.reactor;
     this.#ownReactor = o.ownReactor;
-    this.#slotBase = o.slotBase;
-    this.#slotSize = o.slotSize;
-    for (let i = o.slots - 1; i >= 0; i--) this.#freeSlots.push(i);
-    this.#list = new DriverBufferList(o.queueSize);
-    this.#reserveAt = o.slotBase + o.slots * o.slotSize;
+    // The request buffers follow the rings (`ramPlan`).
+    this.#slotBase = o.ram.region.gpa + plan.vrings * plan.ringBytes;
+    this.#slotSize = plan.slotSize;
+    for (let i = plan.slots - 1; i >= 0; i--) this.#freeSlots.push(i);
+    this.#list = new DriverBufferList(plan.queueSize);
+    this.#reserveAt = this.#slotBase + plan.slots * plan.slotSize;
   }
 
   /**
@@ -381,15 +327,7 @@ export class VirtioCryptoDriver {
   async restartQueue(queue: number, base: number): Promise<void> {
     const q = this.#queues[queue];
     if (q === undefined) throw new RangeError(`Cannot restart: no queue ${queue}`);
-    await this.frontend.setVringNum(queue, q.driver.size);
-    await this.frontend.setVringBase(queue, base);
-    await this.frontend.setVringAddr(queue, {
-      desc: this.ram.frontendVa(q.rings.desc),
-      avail: this.ram.frontendVa(q.rings.avail),
-      used: this.ram.frontendVa(q.rings.used),
-    });
-    await this.frontend.setVringFd(Request.SET_VRING_KICK, queue, q.kick.fd);
-    await this.frontend.setVringFd(Request.SET_VRING_CALL, queue, q.call.fd);
+    await restartVring(this.frontend, this.ram, q, base);
   }
 
   /** Closes the connection, the eventfds and guest RAM (the back-end drops its sessions). */
@@ -415,32 +353,13 @@ export class VirtioCryptoDriver {
     ownReactor: boolean,
     o: DriverOptions,
   ): Promise<VirtioCryptoDriver> {
-    const dataQueues = o.dataQueues ?? 1;
-    const queueSize = o.queueSize ?? 256;
-    const features = await negotiate(frontend, dataQueues, o);
-    const vrings = dataQueues + ((o.controlQueue ?? true) ? 1 : 0);
-    const ringBytes = align(splitRingLayout(0, queueSize).end, 4096) +
-      align(indirectAreaSize(queueSize, 64), 4096);
-    const slotSize = align(o.slotSize ?? 136 * 1024, 4096);
-    const slots = Math.min(queueSize, 64);
-    const ram = new GuestRam(
-      align(Math.max(o.ramSize ?? 64 << 20, vrings * ringBytes + slots * slotSize), 4096),
-    );
+    const plan = ramPlan(o);
+    const { vrings, queueSize, ringBytes } = plan;
+    const features = await negotiate(frontend, plan.dataQueues, o);
+    const ram = new GuestRam(plan.ramSize);
     try {
       await frontend.setMemTable([ram]);
-      const slotBase = ram.region.gpa + vrings * ringBytes;
-      const driver = new VirtioCryptoDriver({
-        frontend,
-        ram,
-        features,
-        dataQueues,
-        reactor,
-        ownReactor,
-        slotBase,
-        slotSize,
-        slots,
-        queueSize,
-      });
+      const driver = new VirtioCryptoDriver({ frontend, ram, features, reactor, ownReactor, plan });
       // A guest that negotiated EVENT_IDX with QEMU uses it even though QEMU never tells the back-end.
       const eventIdx = o.qemuFeatures === true || (features & (1n << BigInt(VIRTIO_RING_F_EVENT_IDX))) !== 0n;
       for (let i = 0; i < vrings; i++) {
@@ -460,11 +379,7 @@ interface DriverParts {
   readonly frontend: VhostUserFrontend;
   readonly ram: GuestRam;
   readonly features: bigint;
-  readonly dataQueues: number;
   readonly reactor: Reactor;
   readonly ownReactor: boolean;
-  readonly slotBase: number;
-  readonly slotSize: number;
-  readonly slots: number;
-  readonly queueSize: number;
+  readonly plan: RamPlan;
 }

@@ -1,6 +1,6 @@
 /**
  * Setting up a virtio-crypto device over vhost-user, as QEMU does before the guest driver runs: the handshake and
- * the rings in guest RAM. `VirtioCryptoDriver` uses it.
+ * the rings in guest RAM, and a ring's restart. `VirtioCryptoDriver` uses it.
  *
  * @module
  */
@@ -125,6 +125,34 @@ export async function setUpVring<T>(
   await frontend.setVringFd(Request.SET_VRING_CALL, index, call.fd);
   await frontend.setVringFd(Request.SET_VRING_KICK, index, kick.fd);
   return { index, driver, kick, call, rings: { desc: layout.desc, avail: layout.avail, used: layout.used } };
+}
+
+/**
+ * Starts a stopped ring again the way QEMU's `vhost_virtqueue_start` does: SET_VRING_NUM, SET_VRING_BASE,
+ * SET_VRING_ADDR, SET_VRING_KICK, then SET_VRING_CALL (the call fd comes last, as with QEMU's
+ * `vhost_virtqueue_mask`).
+ *
+ * @param frontend The connection.
+ * @param ram Guest RAM (for the front-end VAs of the rings).
+ * @param ring The ring `setUpVring` set up.
+ * @param base The avail index to resume at.
+ */
+export async function restartVring<T>(
+  frontend: VhostUserFrontend,
+  ram: GuestRam,
+  ring: SetUpRing<T>,
+  base: number,
+): Promise<void> {
+  const { index, driver, rings } = ring;
+  await frontend.setVringNum(index, driver.size);
+  await frontend.setVringBase(index, base);
+  await frontend.setVringAddr(index, {
+    desc: ram.frontendVa(rings.desc),
+    avail: ram.frontendVa(rings.avail),
+    used: ram.frontendVa(rings.used),
+  });
+  await frontend.setVringFd(Request.SET_VRING_KICK, index, ring.kick.fd);
+  await frontend.setVringFd(Request.SET_VRING_CALL, index, ring.call.fd);
 }
 
 /** `n` rounded up to a multiple of `a`. */

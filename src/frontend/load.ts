@@ -24,92 +24,14 @@
 import { setImmediate } from "node:timers";
 import { Status } from "../spec/virtio_crypto.ts";
 import { EPOLLIN, type Reactor } from "../os/mod.ts";
-import { DriverBufferList, UsedBuffer } from "../virtio/mod.ts";
+import { type DriverBufferList, UsedBuffer } from "../virtio/mod.ts";
 import type { ClaimedQueue } from "./crypto_driver.ts";
-import type { GuestRam } from "./guest_ram.ts";
-import { LatencyHistogram, type LatencySummary } from "./latency.ts";
-
-/** One slot's request: device-readable parts (header first), then the lengths of the device-writable parts. */
-export interface LoadRequest {
-  /** Bytes of each device-readable part, in order (header and `op_flf`, then the `op_vlf` parts). */
-  readonly out: readonly Uint8Array[];
-  /** Lengths of the device-writable parts before the status byte, in order. */
-  readonly inLengths: readonly number[];
-}
-
-/** How completions are noticed. */
-export type CompletionMode = "event" | "poll";
-
-/** Options of a `LoadGenerator`. */
-export interface LoadGeneratorOptions {
-  /** Guest RAM (the requests are laid out in it). */
-  readonly ram: GuestRam;
-  /** The data queue to drive. */
-  readonly queue: ClaimedQueue;
-  /** The reactor to wait for the call eventfd in (`event` mode). */
-  readonly reactor: Reactor;
-  /** Guest-physical address of the area the slots go in (`VirtioCryptoDriver.reserveRam`). */
-  readonly area: number;
-  /** Bytes of that area. */
-  readonly areaSize: number;
-  /** Requests in flight. */
-  readonly depth: number;
-  /** The request of a slot (called once per slot). */
-  readonly request: (slot: number) => LoadRequest;
-  /**
-   * The expected bytes of a slot's device-writable parts (concatenated, without the status byte), called once per
-   * slot.
-   */
-  readonly expected: (slot: number) => Uint8Array;
-  /** Indirect chains (one descriptor in the ring per request). Default false. */
-  readonly indirect?: boolean;
-  /** Default `event`. */
-  readonly completion?: CompletionMode;
-  /** Compare every n-th completion (and the first of each slot) with the expected output. Default 1024. */
-  readonly verifyEvery?: number;
-  /** Fail when nothing completes for this long. Default 5000 ms. */
-  readonly stallMs?: number;
-}
-
-/** What stops a run. */
-export type LoadErrorKind = "status" | "used-length" | "mismatch" | "stalled";
-
-/** A run failed: a request answered with an error status or a wrong output, or the back-end stopped answering. */
-export class LoadError extends Error {
-  override name = "LoadError";
-  /** What went wrong. */
-  readonly kind: LoadErrorKind;
-
-  /**
-   * @param kind What went wrong.
-   * @param message What, where, and the values.
-   */
-  constructor(kind: LoadErrorKind, message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
-
-/** When a run stops submitting: after `count` requests, after `durationMs`, or whichever comes first. */
-export interface LoadLimit {
-  readonly count?: number;
-  readonly durationMs?: number;
-}
-
-/** The outcome of one run. */
-export interface LoadResult {
-  /** Requests completed (every one checked for status and used length). */
-  readonly completed: number;
-  /** From the first submission to the last completion. */
-  readonly elapsedMs: number;
-  /** Completions compared with the expected output. */
-  readonly verified: number;
-  /** Latency from submission to completion, as seen by the driver. */
-  readonly latency: LatencySummary;
-}
+import { LatencyHistogram } from "./latency.ts";
+import { layOutSlots } from "./_load_slots.ts";
+import { mismatchError, NO_STATUS, stalledError, statusError, usedLengthError } from "./load_error.ts";
+import type { CompletionMode, LoadGeneratorOptions, LoadLimit, LoadResult } from "./load_options.ts";
 
 const POISON = 0xa5;
-const NO_STATUS = 0xff;
 /** Refills made visible (`avail.idx`) at a time within a round. */
 const PUBLISH_EVERY = 4;
 /** Poll mode: rounds between yields to the event loop. */
@@ -124,16 +46,15 @@ export class LoadGenerator {
   /** Requests in flight at most. */
   readonly depth: number;
   readonly #ram: Uint8Array; // the whole RAM region; offsets below are into it
-  readonly #ramBase: number;
   readonly #queue: ClaimedQueue;
   readonly #reactor: Reactor;
   readonly #indirect: boolean;
   readonly #mode: CompletionMode;
   readonly #verifyEvery: number;
   readonly #stallMs: number;
-  readonly #lists: DriverBufferList[] = [];
-  readonly #outputs: Uint8Array[] = []; // each slot's writable parts (a view of guest RAM)
-  readonly #expected: Uint8Array[] = [];
+  readonly #lists: DriverBufferList[];
+  readonly #outputs: Uint8Array[]; // each slot's writable parts (a view of guest RAM)
+  readonly #expected: Uint8Array[];
   readonly #statusAt: Float64Array;
   readonly #usedLen: Float64Array;
   readonly #submitAt: Float64Array;
@@ -173,79 +94,23 @@ export class LoadGenerator {
     }
     this.depth = depth;
     this.#ram = o.ram.region.bytes;
-    this.#ramBase = o.ram.region.gpa;
     this.#queue = o.queue;
     this.#reactor = o.reactor;
     this.#indirect = o.indirect ?? false;
     this.#mode = o.completion ?? "event";
     this.#verifyEvery = Math.max(1, Math.floor(o.verifyEvery ?? 1024));
     this.#stallMs = o.stallMs ?? 5000;
-    this.#statusAt = new Float64Array(depth);
-    this.#usedLen = new Float64Array(depth);
     this.#submitAt = new Float64Array(depth);
     this.#sampled = new Uint8Array(depth);
     this.#requestNo = new Float64Array(depth);
     this.#ready = new Int32Array(depth);
-    let at = o.area;
-    for (let slot = 0; slot < depth; slot++) at = this.#layOut(slot, o, at, size);
-  }
-
-  // Out parts each 64-byte aligned; in parts contiguous (one view compares them all), then the status byte.
-  #layOut(slot: number, o: LoadGeneratorOptions, start: number, queueSize: number): number {
-    const req = o.request(slot);
-    const parts = req.out.length + req.inLengths.length + 1;
-    const inTotal = req.inLengths.reduce((n, len) => n + len, 0);
-    const need = req.out.reduce((n, b) => n + align(b.length, 64), 0) + inTotal + 1;
-    this.#checkFits(parts, queueSize, start + need <= o.area + o.areaSize ? 0 : o.areaSize);
-    const list = new DriverBufferList(parts);
-    let at = start;
-    for (const bytes of req.out) {
-      this.#bytesAt(at, bytes.length).set(bytes);
-      list.push(at, bytes.length, false);
-      at = align(at + bytes.length, 64);
-    }
-    const inStart = at;
-    for (const len of req.inLengths) {
-      list.push(at, len, true);
-      at += len;
-    }
-    list.push(at, 1, true);
-    this.#statusAt[slot] = at - this.#ramBase;
-    this.#usedLen[slot] = inTotal + 1;
-    this.#outputs[slot] = this.#bytesAt(inStart, inTotal);
-    const expected = o.expected(slot);
-    if (expected.length !== inTotal) {
-      throw new RangeError(
-        `Cannot set up load: expected output of slot ${slot} must be ${inTotal} bytes: current length is ${expected.length}`,
-      );
-    }
-    this.#expected[slot] = expected;
-    this.#lists[slot] = list;
-    return align(at + 1, 64);
-  }
-
-  /**
-   * Throws when a slot's chain cannot be added at this depth, or when its bytes overflow the area (`overflowed`:
-   * the area's size, 0 when it fits).
-   */
-  #checkFits(parts: number, queueSize: number, overflowed: number): void {
-    const fits = this.#indirect ? parts <= 64 : parts * this.depth <= queueSize;
-    if (!fits) {
-      const why = this.#indirect
-        ? `a request of ${parts} descriptors exceeds the indirect table of 64`
-        : `depth ${this.depth} × ${parts} descriptors exceeds the queue size ${queueSize}: lower the depth or use indirect chains`;
-      throw new RangeError(`Cannot set up load: ${why}`);
-    }
-    if (overflowed > 0) {
-      throw new RangeError(
-        `Cannot set up load: ${this.depth} requests need more than the ${overflowed} bytes of the area`,
-      );
-    }
-  }
-
-  #bytesAt(gpa: number, len: number): Uint8Array {
-    const off = gpa - this.#ramBase;
-    return this.#ram.subarray(off, off + len);
+    // The slots' arrays are held directly, not through the LoadSlots object: the rounds read them per request.
+    const slots = layOutSlots(o, depth, this.#indirect);
+    this.#lists = slots.lists;
+    this.#outputs = slots.outputs;
+    this.#expected = slots.expected;
+    this.#statusAt = slots.statusAt;
+    this.#usedLen = slots.usedLen;
   }
 
   /** Requests completed in the current (or last) run. */
@@ -373,19 +238,9 @@ export class LoadGenerator {
     while (q.popUsed(used)) {
       const slot = used.token!;
       const status = this.#ram[this.#statusAt[slot]!]!;
-      if (status !== Status.OK) {
-        throw new LoadError(
-          "status",
-          `Request ${this.#requestNo[slot]} (slot ${slot}) completed with status ${statusName(status)}`,
-        );
-      }
+      if (status !== Status.OK) throw statusError(this.#requestNo[slot]!, slot, status);
       if (used.len !== this.#usedLen[slot]) {
-        throw new LoadError(
-          "used-length",
-          `Request ${this.#requestNo[slot]} (slot ${slot}): used length must be ${
-            this.#usedLen[slot]
-          }: current value is ${used.len}`,
-        );
+        throw usedLengthError(this.#requestNo[slot]!, slot, this.#usedLen[slot]!, used.len);
       }
       if (this.#sampled[slot] === 1) {
         this.#check(slot);
@@ -400,17 +255,7 @@ export class LoadGenerator {
     const got = this.#outputs[slot]!;
     const want = this.#expected[slot]!;
     for (let i = 0; i < want.length; i++) {
-      if (got[i] !== want[i]) {
-        const hex = (b: number): string => b.toString(16).padStart(2, "0");
-        throw new LoadError(
-          "mismatch",
-          `Request ${
-            this.#requestNo[slot]
-          } (slot ${slot}): output differs from the expected one at byte ${i} of ${want.length}: got 0x${
-            hex(got[i]!)
-          }, expected 0x${hex(want[i]!)}`,
-        );
-      }
+      if (got[i] !== want[i]) throw mismatchError(this.#requestNo[slot]!, slot, i, { got, want });
     }
   }
 
@@ -423,15 +268,7 @@ export class LoadGenerator {
         this.#watchdogSeen = this.#completed;
         this.#watchdogAt = now;
       } else if (now - this.#watchdogAt > this.#stallMs) {
-        const inflight = this.#submitted - this.#completed;
-        this.#fail(
-          new LoadError(
-            "stalled",
-            `No completion for ${
-              Math.round(now - this.#watchdogAt)
-            } ms with ${inflight} requests in flight: the back-end stopped answering`,
-          ),
-        );
+        this.#fail(stalledError(now - this.#watchdogAt, this.#submitted - this.#completed));
       }
     }, Math.min(1000, this.#stallMs));
   }
@@ -468,18 +305,4 @@ export class LoadGenerator {
     this.#resolve = this.#reject = null;
     reject(e);
   }
-}
-
-const STATUS_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(Status).map(([name, value]) => [value, name]),
-);
-
-function statusName(status: number): string {
-  return status === NO_STATUS
-    ? "none (0xff: never written)"
-    : `${STATUS_NAMES[status] ?? "unknown"} (${status})`;
-}
-
-function align(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
 }

@@ -5,15 +5,9 @@
  * @module
  */
 
-export {
-  type ChainShape,
-  type ClaimedQueue,
-  type Completion,
-  type DriverOptions,
-  type InPart,
-  type OutPart,
-  VirtioCryptoDriver,
-} from "./crypto_driver.ts";
+export type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
+export { type ClaimedQueue, type Completion, VirtioCryptoDriver } from "./crypto_driver.ts";
+export type { DriverOptions } from "./driver_options.ts";
 export { DEFAULT_GUEST_BASE, GuestRam } from "./guest_ram.ts";
 export {
   ctrlCreateRequest,
@@ -37,16 +31,15 @@ export {
   sessionRequest,
   statelessRequest,
 } from "./requests.ts";
-export {
-  type CompletionMode,
-  LoadError,
-  type LoadErrorKind,
-  LoadGenerator,
-  type LoadGeneratorOptions,
-  type LoadLimit,
-  type LoadRequest,
-  type LoadResult,
-} from "./load.ts";
+export { LoadGenerator } from "./load.ts";
+export { LoadError, type LoadErrorKind } from "./load_error.ts";
+export type {
+  CompletionMode,
+  LoadGeneratorOptions,
+  LoadLimit,
+  LoadRequest,
+  LoadResult,
+} from "./load_options.ts";
 export { LatencyHistogram, type LatencySummary } from "./latency.ts";
 export {
   BENCH_ALGORITHMS,

@@ -7,7 +7,7 @@
  */
 
 import type { DriverBufferList } from "../virtio/mod.ts";
-import type { ChainShape, InPart, OutPart } from "./crypto_driver.ts";
+import type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
 import type { GuestRam } from "./guest_ram.ts";
 
 /** Where a laid-out request's device-written bytes are, to read them back on completion. */

@@ -17,7 +17,7 @@ import {
   type VlfRole,
   type WireLayout,
 } from "../crypto/mod.ts";
-import type { InPart, OutPart } from "./crypto_driver.ts";
+import type { InPart, OutPart } from "./chain_shape.ts";
 
 /** A data request ready to submit. */
 export interface RequestParts {

@@ -28,7 +28,7 @@ import {
 import type { VlfRole, WireLayout } from "../crypto/mod.ts";
 import { buildRequest, cipherRequest, type PartBytes, sessionRequest } from "./requests.ts";
 import type { SessionSpec } from "./sessions.ts";
-import type { LoadRequest } from "./load.ts";
+import type { LoadRequest } from "./load_options.ts";
 
 /** The algorithms `cryptobridge bench` drives. */
 export const BENCH_ALGORITHMS = [

@@ -19,6 +19,7 @@ export {
 export { EventFd } from "./eventfd.ts";
 export { Reactor, type ReactorOptions, type ReadyHandler, type WaitMode } from "./reactor.ts";
 export { pinThread, threadAffinity, threadId } from "./thread.ts";
+export { lookupGroup, lookupUser } from "./users.ts";
 export {
   MAX_FDS,
   UnixConnection,
@@ -31,4 +32,4 @@ export { effectiveUid, openPath, openPathIfExists, pathExists, preadExact, pwrit
 export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
 export { Sysfs, type SysfsAccess } from "./sysfs.ts";
 export { Errno, ErrnoError, errnoName } from "../../ffi/errno.ts";
-export { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";
+export { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";

@@ -288,14 +288,15 @@ export class Reactor implements Disposable {
   }
 
   /**
-   * `thread` mode: one synchronous wait (at most `tickMs`), its dispatch and drain; microtasks run after every
+   * `thread` mode: one synchronous wait (at most `tickMs`) and its dispatch; microtasks run after every
    * batch (completions flushed in a microtask), the event loop after an idle tick, every millisecond while busy,
    * and when asked.
    */
   async #waitHere(): Promise<void> {
+    // No drain rounds here: the next blocking wait returns at once when something is ready, at the same cost as a
+    // drain's epoll_wait(…, 0), which would be one more syscall per wake-up for nothing.
     const n = this.#set.waitHere(this.#tickMs);
     this.#set.dispatch(n, this.#report);
-    this.#drain();
     await null;
     const now = performance.now();
     if (n === 0 || this.#yieldRequested || now - this.#lastYield >= YIELD_INTERVAL_MS) {

@@ -13,11 +13,18 @@ import { encodeSockaddrUn, SOCKADDR_UN_SIZE } from "../../ffi/structs.ts";
 import { Fd } from "./fd.ts";
 import { openPath } from "./file.ts";
 import { newSocket, UnixConnection, type UnixConnectionOptions, UnixSocketError } from "./unix_socket.ts";
+import { checkSocketPath, setOwnership } from "./socket_path.ts";
 
 /** Options of `UnixListener.listen`. */
 export interface UnixListenOptions {
   /** listen(2) backlog (default 128). */
   readonly backlog?: number;
+  /** Permission bits of the socket file (default 0600): it is born 0600 whatever the umask, then set to these. */
+  readonly mode?: number;
+  /** Owner (uid) of the socket file; default: the process's. */
+  readonly owner?: number | null;
+  /** Group (gid) of the socket file; default: the process's. */
+  readonly group?: number | null;
 }
 
 /** A listening Unix stream socket bound to a path; `close()` removes the socket file it created. */
@@ -25,14 +32,53 @@ export class UnixListener implements Disposable {
   readonly #fd: Fd;
   readonly #path: string;
   readonly #inode: number | null;
+  readonly #owned: boolean;
   /** A spare descriptor, given up to accept and refuse a connection when the process is out of fds. */
   #reserve: Fd | null;
 
-  private constructor(fd: Fd, path: string, inode: number | null) {
+  private constructor(fd: Fd, path: string, inode: number | null, owned = true) {
     this.#fd = fd;
     this.#path = path;
     this.#inode = inode;
+    this.#owned = owned;
     this.#reserve = openReserve();
+  }
+
+  /**
+   * Checks that `listen(path)` could bind: the directory is safe, and what is at the path (if anything) is a
+   * socket of ours that nobody serves. Binds nothing, so a daemon checks every path before it binds any.
+   *
+   * @param path The socket path.
+   * @throws UnixSocketError `unsafe-directory`, `squatted`, `in-use`, `not-a-socket`.
+   */
+  static check(path: string): void {
+    checkSocketPath(path);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    if (!info.isSocket) {
+      throw new UnixSocketError("not-a-socket", `Cannot listen on ${path}: it exists and is not a socket`);
+    }
+    if (isServed(encodeSockaddrUn(AF_UNIX, path), path)) {
+      throw new UnixSocketError("in-use", `Cannot listen on ${path}: another process is serving it`);
+    }
+  }
+
+  /**
+   * A listener over a socket another part of the process owns (a VM's thread accepts on the socket the main thread
+   * bound: fd numbers are the process's, valid in every thread). `close()` of the borrowed one only stops using it:
+   * the owner closes the fd and removes the file.
+   *
+   * @param fd The listening socket's descriptor.
+   * @param path Its path (for messages).
+   * @returns The borrowed listener.
+   */
+  static borrow(fd: number, path: string): UnixListener {
+    return new UnixListener(new Fd(fd), path, null, false); // never closed here: see close()
   }
 
   /**
@@ -45,12 +91,20 @@ export class UnixListener implements Disposable {
    *   the path, ("not-a-socket") when something else is there; ErrnoError when a call fails.
    */
   static listen(path: string, options: UnixListenOptions = {}): UnixListener {
+    checkSocketPath(path);
     const address = encodeSockaddrUn(AF_UNIX, path);
     const fd = newSocket();
     let bound = false;
     try {
-      bindReplacingStale(fd, address, path);
+      // umask is the process's: 0177 only around bind(2), so the file is never more open than 0600 meanwhile.
+      const umask = libc.umask(0o177);
+      try {
+        bindReplacingStale(fd, address, path);
+      } finally {
+        libc.umask(umask);
+      }
       bound = true;
+      setOwnership(path, options);
       check(libc.listen(fd.raw, options.backlog ?? 128), "listen", `on ${path}`);
       return new UnixListener(fd, path, Deno.lstatSync(path).ino);
     } catch (e) {
@@ -124,6 +178,9 @@ export class UnixListener implements Disposable {
 
   /** Removes the socket file (if it is still the one this listener created) and closes; idempotent. */
   close(): void {
+    this.#reserve?.close();
+    this.#reserve = null;
+    if (!this.#owned) return;
     if (!this.#fd.isOpen) return;
     try {
       if (Deno.lstatSync(this.#path).ino === this.#inode) libc.unlink(cString(this.#path));
@@ -131,8 +188,6 @@ export class UnixListener implements Disposable {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     } finally {
       this.#fd.close();
-      this.#reserve?.close();
-      this.#reserve = null;
     }
   }
 

@@ -57,7 +57,12 @@ export type UnixSocketErrorKind =
   | "not-a-socket"
   | "control-truncated"
   | "send-timeout"
-  | "fd-limit";
+  /** The process has no file descriptor left to accept a connection with. */
+  | "fd-limit"
+  /** The socket's directory is writable by other users without the sticky bit: the file could be replaced. */
+  | "unsafe-directory"
+  /** A socket file of another user is at the path: likely a squat. */
+  | "squatted";
 
 /** A Unix socket failure that is not a single failing call (those are `ErrnoError`). */
 export class UnixSocketError extends Error {

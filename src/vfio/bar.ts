@@ -81,14 +81,17 @@ function subtract(areas: readonly SparseArea[], hole: SparseArea, pageSize: numb
 export class MmioWindow {
   /** Offset of the window in its BAR. */
   readonly offset: number;
+  /** Host address of the window's first byte (another thread re-wraps a register from it). */
+  readonly address: bigint;
   #length: number;
   #u8: Uint8Array;
   #u16: Uint16Array;
   #u32: Uint32Array;
 
   /** @internal Created by `BarMapping.window`. */
-  constructor(buffer: ArrayBufferLike, byteOffset: number, length: number, barOffset: number) {
+  constructor(buffer: ArrayBufferLike, byteOffset: number, length: number, barOffset: number, address = 0n) {
     this.offset = barOffset;
+    this.address = address;
     this.#length = length;
     this.#u8 = new Uint8Array(buffer, byteOffset, length);
     this.#u16 = new Uint16Array(buffer, byteOffset, length >>> 1);
@@ -229,7 +232,14 @@ export class BarMapping implements Disposable {
       );
     }
     const bytes = mapping.bytes;
-    const w = new MmioWindow(bytes.buffer, bytes.byteOffset + offset - this.areas[i]!.offset, length, offset);
+    const inArea = offset - this.areas[i]!.offset;
+    const w = new MmioWindow(
+      bytes.buffer,
+      bytes.byteOffset + inArea,
+      length,
+      offset,
+      mapping.address + BigInt(inArea),
+    );
     this.#windows.push(w);
     return w;
   }

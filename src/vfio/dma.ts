@@ -315,6 +315,30 @@ export class DmaSpace implements Disposable {
   }
 
   /**
+   * Maps memory the caller owns at `preferred` when that IOVA range is free and allowed (the daemon prefers IOVA =
+   * the memory's host address, as DPDK and SPDK do: unique in the process, so VMs never collide), else at a range
+   * the allocator picks (an IOMMU with fewer address bits than the process's mappings need).
+   *
+   * @param address Host address (page-aligned); kept mapped by the caller until `unmapFixed`.
+   * @param size Bytes (a multiple of the page size).
+   * @param preferred The IOVA wanted.
+   * @returns The IOVA it got.
+   * @throws VfioError `iova-exhausted` (no room at all), `dma` (pinning failed), `closed`.
+   */
+  mapAnywhere(address: bigint, size: number, preferred: number): number {
+    try {
+      this.mapFixed(address, preferred, size);
+      return preferred;
+    } catch (e) {
+      if (!(e instanceof VfioError) || e.kind !== "iova-exhausted") throw e;
+    }
+    const iova = this.#iovas.allocate(size, "low");
+    this.#iovas.free(iova, size); // mapFixed reserves it again
+    this.mapFixed(address, iova, size);
+    return iova;
+  }
+
+  /**
    * Unmaps what `mapFixed` mapped at `iova` (the device can no longer reach it) and frees the IOVA range.
    * Idempotent.
    *

@@ -31,7 +31,11 @@ const log = getLogger(["cryptobridge", "vhost_user"]);
 
 /** What the handler needs from its owner: a way to watch kick eventfds and to poll rings. */
 export interface RingWatcher {
-  /** Calls `onKick` whenever `vring`'s kick `fd` is readable; returns a token for `unwatch`. */
+  /**
+   * Calls `onKick` whenever the front-end writes `vring`'s kick `fd` (edge-triggered: the counter is never read,
+   * which saves a read(2) per batch; it cannot overflow in practice, at one per kick); returns a token for
+   * `unwatch`.
+   */
   watch(vring: Vring, fd: number, onKick: () => void): number;
   /** Stops watching. */
   unwatch(token: number): void;
@@ -246,7 +250,6 @@ export class RingControl {
   }
 
   #onKick(v: Vring): void {
-    v.kick?.consume();
     this.processRing(v);
   }
 

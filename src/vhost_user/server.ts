@@ -15,6 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import { RateLimitedLog } from "../log/mod.ts";
 import {
   EPOLLERR,
+  EPOLLET,
   EPOLLHUP,
   EPOLLIN,
   type Reactor,
@@ -39,6 +40,11 @@ const log = getLogger(["cryptobridge", "vhost_user"]);
 export interface ServerOptions {
   /** Socket path. */
   readonly path: string;
+  /**
+   * A listening socket to serve instead of creating one at `path` (a VM's thread serves the socket the main thread
+   * bound; the server then only borrows it: `close()` leaves it to its owner).
+   */
+  readonly listener?: UnixListener;
   /** The reactor that runs everything. */
   readonly reactor: Reactor;
   /** The device served to every connection (reset between connections). */
@@ -124,7 +130,7 @@ export class VhostUserServer {
     const key = {};
     registerServer(key, options.path, options.shrinkableMemory ?? "refuse");
     try {
-      const server = new VhostUserServer(options, UnixListener.listen(options.path));
+      const server = new VhostUserServer(options, options.listener ?? UnixListener.listen(options.path));
       server.#guardKey = key;
       return server;
     } catch (e) {
@@ -206,7 +212,7 @@ export class VhostUserServer {
   #watcher(): RingWatcher {
     return {
       watch: (vring, fd, onKick) =>
-        this.#reactor.add(fd, EPOLLIN, () =>
+        this.#reactor.add(fd, EPOLLIN | EPOLLET, () =>
           this.#guard(() => {
             onKick();
             this.#keepBusy(vring);

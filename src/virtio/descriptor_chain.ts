@@ -203,21 +203,12 @@ function copyDescriptors(mem: GuestMemory, table: DescTableView, chain: Descript
       chain.indirect = true;
       continue;
     }
-    if (ttl === 0 || tableTtl === 0) {
-      const bound = tableTtl === 0 ? `its indirect table of ${limit}` : `the queue size ${table.size}`;
-      return fail(chain, "chain-too-long", `chain is longer than ${bound} (a descriptor loop?)`);
-    }
+    if (ttl === 0 || tableTtl === 0) return failLoop(chain, tableTtl === 0 ? limit : -1, table.size);
     ttl--;
     if (tableTtl > 0) tableTtl--;
     if (!appendDescriptor(chain, addrHi, addrLo, len, flags)) return false;
     if ((flags & VIRTQ_DESC_F_NEXT) === 0) return true;
-    if (next >= limit) {
-      return fail(
-        chain,
-        "invalid-descriptor-index",
-        `next index must be < ${limit}: current value is ${next}`,
-      );
-    }
+    if (next >= limit) return failNext(chain, next, limit);
     index = next;
   }
 }
@@ -309,6 +300,16 @@ function checkBuffers(mem: GuestMemory, chain: DescriptorChain): void {
       return;
     }
   }
+}
+
+// The two ways a walk outruns its bounds, apart from the loop so that its body stays the descriptor reads and checks.
+function failLoop(chain: DescriptorChain, tableLimit: number, queueSize: number): false {
+  const bound = tableLimit >= 0 ? `its indirect table of ${tableLimit}` : `the queue size ${queueSize}`;
+  return fail(chain, "chain-too-long", `chain is longer than ${bound} (a descriptor loop?)`);
+}
+
+function failNext(chain: DescriptorChain, next: number, limit: number): false {
+  return fail(chain, "invalid-descriptor-index", `next index must be < ${limit}: current value is ${next}`);
 }
 
 function fail(chain: DescriptorChain, kind: VirtqueueErrorKind, reason: string): false {

@@ -15,6 +15,8 @@
  */
 
 import type { GuestMemory } from "../memory/mod.ts";
+import { driverIndexView, driverRingPart } from "./_driver_ring_parts.ts";
+import { DriverBufferList, type DriverChain, UsedBuffer } from "./driver_buffers.ts";
 import { VirtqueueError } from "./errors.ts";
 import { readU32, writeU16, writeU32, writeU64Number } from "./le.ts";
 import {
@@ -23,9 +25,7 @@ import {
   descTableSize,
   isValidQueueSize,
   type RingAddresses,
-  ringIndexView,
   type RingPart,
-  ringPart,
   usedEventOffset,
   usedRingSize,
   VIRTQ_AVAIL_FLAGS,
@@ -42,22 +42,6 @@ import {
   virtqNeedEvent,
   VRING_USED_F_NO_NOTIFY,
 } from "./ring.ts";
-
-/** A guest buffer: guest-physical address and length. */
-export interface GuestBuffer {
-  /** Guest-physical address. */
-  readonly gpa: number;
-  /** Length in bytes. */
-  readonly len: number;
-}
-
-/** A request as the driver builds it: device-readable buffers (`out`), then device-writable ones (`in`). */
-export interface DriverChain {
-  /** Buffers the device reads. */
-  readonly out: readonly GuestBuffer[];
-  /** Buffers the device writes. */
-  readonly in: readonly GuestBuffer[];
-}
 
 /** Options of `DriverQueue.add()`. */
 export interface DriverAddOptions {
@@ -77,59 +61,6 @@ export interface DriverQueueOptions extends RingAddresses {
   readonly eventIdx?: boolean;
   /** Initial avail and used index, to test u16 wrap-around; default 0. */
   readonly startIndex?: number;
-}
-
-/** A reusable list of buffers for `DriverQueue.addList()`: no allocation per request. */
-export class DriverBufferList {
-  /** Most buffers. */
-  readonly capacity: number;
-  /** Guest-physical address of each buffer. */
-  readonly gpa: Float64Array;
-  /** Length of each buffer. */
-  readonly len: Uint32Array;
-  /** 1 for device-writable, 0 for device-readable. */
-  readonly writable: Uint8Array;
-  /** Buffers in use. */
-  count = 0;
-
-  /** @param capacity Most buffers. */
-  constructor(capacity: number) {
-    this.capacity = capacity;
-    this.gpa = new Float64Array(capacity);
-    this.len = new Uint32Array(capacity);
-    this.writable = new Uint8Array(capacity);
-  }
-
-  /** Empties the list. */
-  clear(): void {
-    this.count = 0;
-  }
-
-  /**
-   * Appends a buffer. The order is kept as given (readable first is the caller's job, 2.7.4.2), so tests can also
-   * build chains a correct driver would not.
-   *
-   * @throws RangeError when the list is full.
-   */
-  push(gpa: number, len: number, writable: boolean): void {
-    if (this.count === this.capacity) {
-      throw new RangeError(`Cannot add buffer: list is full: capacity is ${this.capacity}`);
-    }
-    const i = this.count++;
-    this.gpa[i] = gpa;
-    this.len[i] = len;
-    this.writable[i] = writable ? 1 : 0;
-  }
-}
-
-/** One completion, filled by `DriverQueue.popUsed()`; reuse it. */
-export class UsedBuffer<T = unknown> {
-  /** Head index the device returned (`id`). */
-  head = 0;
-  /** Bytes the device wrote (`len`). */
-  len = 0;
-  /** The token given to `add()`. */
-  token: T | undefined = undefined;
 }
 
 /**
@@ -193,12 +124,12 @@ export class DriverQueue<T = unknown> {
     }
     this.size = size;
     this.eventIdx = options.eventIdx ?? false;
-    this.#desc = part(mem, "descriptor table", options.desc, descTableSize(size), 16);
-    this.#avail = part(mem, "available ring", options.avail, availRingSize(size), 2);
-    this.#used = part(mem, "used ring", options.used, usedRingSize(size), 4);
+    this.#desc = driverRingPart(mem, "descriptor table", options.desc, descTableSize(size), 16);
+    this.#avail = driverRingPart(mem, "available ring", options.avail, availRingSize(size), 2);
+    this.#used = driverRingPart(mem, "used ring", options.used, usedRingSize(size), 4);
     this.#indirectEntries = indirectEntries;
     if (options.indirectArea !== undefined) {
-      this.#indirect = part(
+      this.#indirect = driverRingPart(
         mem,
         "indirect area",
         options.indirectArea,
@@ -207,11 +138,11 @@ export class DriverQueue<T = unknown> {
       );
       this.#indirectGpa = options.indirectArea;
     }
-    this.#availIdx = u16(this.#avail, VIRTQ_AVAIL_IDX);
-    this.#usedEvent = u16(this.#avail, usedEventOffset(size));
-    this.#usedIdx = u16(this.#used, VIRTQ_USED_IDX);
-    this.#usedFlags = u16(this.#used, VIRTQ_USED_FLAGS);
-    this.#availEvent = u16(this.#used, availEventOffset(size));
+    this.#availIdx = driverIndexView(this.#avail, VIRTQ_AVAIL_IDX);
+    this.#usedEvent = driverIndexView(this.#avail, usedEventOffset(size));
+    this.#usedIdx = driverIndexView(this.#used, VIRTQ_USED_IDX);
+    this.#usedFlags = driverIndexView(this.#used, VIRTQ_USED_FLAGS);
+    this.#availEvent = driverIndexView(this.#used, availEventOffset(size));
     this.#next = new Uint16Array(size).map((_, i) => (i + 1) & (size - 1));
     this.#descCount = new Uint16Array(size);
     this.#tokens = new Array<T | undefined>(size).fill(undefined);
@@ -447,23 +378,4 @@ function writeDesc(p: RingPart, index: number, gpa: number, len: number, flags: 
   writeU32(p.bytes, off + 8, len);
   writeU16(p.bytes, off + 12, flags);
   writeU16(p.bytes, off + 14, next);
-}
-
-function part(mem: GuestMemory, name: string, gpa: number, len: number, align: number): RingPart {
-  const found = gpa % align === 0 ? ringPart(mem, gpa, len) : undefined;
-  if (found === undefined) {
-    const where = `0x${gpa.toString(16)}+${len}`;
-    throw new RangeError(
-      `Cannot create driver queue: ${name} must be ${align}-byte aligned in one guest region: current value is ${where}`,
-    );
-  }
-  return found;
-}
-
-function u16(p: RingPart, off: number): Uint16Array {
-  const view = ringIndexView(p, off);
-  if (view === undefined) {
-    throw new RangeError("Cannot create driver queue: a ring index is misaligned in host memory");
-  }
-  return view;
 }

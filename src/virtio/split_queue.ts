@@ -18,48 +18,26 @@
  */
 
 import type { GuestMemory } from "../memory/mod.ts";
-import { type DescriptorChain, type DescTableView, readDescriptorChain } from "./descriptor_chain.ts";
+import { buildRingViews, type RingViews } from "./_ring_views.ts";
+import { type DescriptorChain, readDescriptorChain } from "./descriptor_chain.ts";
 import { VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
 import { readU16, writeU32 } from "./le.ts";
 import {
   AVAIL_RING_ALIGN,
-  availEventOffset,
-  availRingSize,
   DESC_TABLE_ALIGN,
-  descTableSize,
   isValidQueueSize,
   MAX_QUEUE_SIZE,
   type RingAddresses,
-  ringIndexView,
-  type RingPart,
-  ringPart,
   USED_RING_ALIGN,
-  usedEventOffset,
-  usedRingSize,
-  VIRTQ_AVAIL_IDX,
   VIRTQ_AVAIL_RING,
   VIRTQ_USED_ELEM_ID,
   VIRTQ_USED_ELEM_LEN,
   VIRTQ_USED_ELEM_SIZE,
-  VIRTQ_USED_IDX,
   VIRTQ_USED_RING,
   virtqNeedEvent,
 } from "./ring.ts";
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-// Host views of the rings, derived from one memory table and dropped when the table changes.
-interface RingViews {
-  readonly mem: GuestMemory;
-  readonly generation: number;
-  readonly table: DescTableView;
-  readonly avail: RingPart;
-  readonly used: RingPart;
-  readonly availIdx: Uint16Array;
-  readonly usedEvent: Uint16Array;
-  readonly usedIdx: Uint16Array;
-  readonly availEvent: Uint16Array;
-}
 
 /**
  * One split virtqueue, device side (VIRTIO v1.2, 2.7). Set up with `setSize()`, `setAddresses()`,
@@ -373,50 +351,6 @@ export class SplitQueue {
     this.#error = new VirtqueueError(kind, `Cannot pop chain: ${reason}`);
     throw this.#error;
   }
-}
-
-function buildRingViews(mem: GuestMemory, addresses: RingAddresses | null, size: number): RingViews {
-  if (addresses === null) {
-    throw new VirtqueueError("invalid-ring-address", "Cannot use queue: no ring addresses");
-  }
-  const desc = partOf(mem, "descriptor table", addresses.desc, descTableSize(size));
-  const avail = partOf(mem, "available ring", addresses.avail, availRingSize(size));
-  const used = partOf(mem, "used ring", addresses.used, usedRingSize(size));
-  return {
-    mem,
-    generation: mem.generation,
-    table: { bytes: desc.bytes, base: desc.base, size },
-    avail,
-    used,
-    availIdx: indexOf(avail, VIRTQ_AVAIL_IDX),
-    usedEvent: indexOf(avail, usedEventOffset(size)),
-    usedIdx: indexOf(used, VIRTQ_USED_IDX),
-    availEvent: indexOf(used, availEventOffset(size)),
-  };
-}
-
-function partOf(mem: GuestMemory, name: string, gpa: number, len: number): RingPart {
-  const part = ringPart(mem, gpa, len);
-  if (part === undefined) {
-    throw new VirtqueueError(
-      "invalid-ring-address",
-      `Cannot use queue: ${name} must lie inside one guest region: current value is 0x${
-        gpa.toString(16)
-      }+${len}`,
-    );
-  }
-  return part;
-}
-
-function indexOf(part: RingPart, off: number): Uint16Array {
-  const view = ringIndexView(part, off);
-  if (view === undefined) {
-    throw new VirtqueueError(
-      "invalid-ring-address",
-      "Cannot use queue: a ring index is not 2-byte aligned in host memory",
-    );
-  }
-  return view;
 }
 
 function checkRingAddress(name: string, gpa: number, align: number): void {

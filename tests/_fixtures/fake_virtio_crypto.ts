@@ -17,20 +17,12 @@
  */
 
 import { CryptoDevice } from "../../src/crypto/device.ts";
+import { ModelEngine } from "./_fake_model_engine.ts";
 import { CipherAlgo, HashAlgo } from "../../src/spec/virtio_crypto.ts";
 import { configMasks, type CryptoConfig, encodeConfig } from "../../src/crypto/mod.ts";
-import {
-  allocHostMemory,
-  type Capabilities,
-  type CryptoEngine,
-  type CryptoOp,
-  EngineError,
-  type EngineSession,
-  type SessionParams,
-} from "../../src/engine/mod.ts";
-import { SoftwareEngine } from "../../src/engine/software/mod.ts";
+import { allocHostMemory, type SessionParams } from "../../src/engine/mod.ts";
 import { type GuestRegion, RegionGuestMemory } from "../../src/memory/mod.ts";
-import { EventFd } from "../../src/os/mod.ts";
+import { EPOLLIN, EventFd, type Reactor } from "../../src/os/mod.ts";
 import { IovaAllocator } from "../../src/vfio/mod.ts";
 import { dmaError } from "../../src/vfio/container.ts";
 import { Errno, ErrnoError } from "../../src/os/mod.ts";
@@ -46,6 +38,7 @@ import {
   DeviceStatus,
   type DmaArea,
   type DmaPort,
+  type DoorbellTicket,
   type MsixPort,
   type QueueSetup,
   VIRTIO_MSI_NO_VECTOR,
@@ -69,6 +62,8 @@ export interface FakeOptions {
   readonly maxSessions?: number;
   /** Offer VIRTIO_F_INDIRECT_DESC. Default true. */
   readonly indirect?: boolean;
+  /** Data queues (`max_dataqueues`; QEMU's `queues=`). Default 1. */
+  readonly dataQueues?: number;
   /**
    * When data requests are served: "timer" (default: a timer after each notification, like QEMU's bottom half),
    * "inline" (inside the notification: for tests that wait synchronously), "manual" (only at `process()`).
@@ -83,64 +78,6 @@ export interface FakeOptions {
 
 const X86_RANGES = [{ start: 0, end: 0xfedf_ffff }, { start: 0xfef0_0000, end: 0x7f_ffff_ffff }];
 
-/** A model session: the device's session table closes sessions through `session.engine`, the model engine. */
-class ModelSession implements EngineSession {
-  constructor(
-    readonly params: SessionParams,
-    readonly engine: CryptoEngine,
-    public inner: EngineSession | undefined,
-  ) {}
-}
-
-/** The software engine restricted to what the model serves, with its own session limit. */
-class ModelEngine implements CryptoEngine {
-  readonly name = "model";
-  readonly #inner = new SoftwareEngine();
-  readonly #serves: readonly string[];
-  readonly #max: number;
-  #open = 0;
-
-  constructor(serves: readonly string[], max: number) {
-    this.#serves = serves;
-    this.#max = max;
-  }
-
-  capabilities(): Capabilities {
-    return this.#inner.capabilities();
-  }
-
-  createSession(params: SessionParams): EngineSession {
-    if (!this.#serves.includes(params.service)) throw new EngineError("notsupp", "model: not served");
-    if (this.#open >= this.#max) throw new EngineError("invalid", "model: table full"); // QEMU: status ERR
-    const inner = this.#inner.createSession(params);
-    this.#open++;
-    return new ModelSession(params, this, inner);
-  }
-
-  closeSession(session: EngineSession): void {
-    const s = session as ModelSession;
-    if (s.inner === undefined) return;
-    this.#inner.closeSession(s.inner);
-    s.inner = undefined;
-    this.#open--;
-  }
-
-  submit(op: CryptoOp): number {
-    const outer = op.session as ModelSession | null;
-    if (outer?.inner === undefined) return 4; // INVSESS
-    op.session = outer.inner;
-    try {
-      return this.#inner.submit(op);
-    } finally {
-      op.session = outer;
-    }
-  }
-
-  close(): void {
-    this.#inner.close();
-  }
-}
-
 interface ModelQueue {
   readonly queue: SplitQueue;
   readonly vector: number;
@@ -151,8 +88,8 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
   readonly name = "fake:00.0";
   readonly transport: VirtioTransportPort = this;
   readonly dma: DmaPort = this;
-  /** Notifications per queue. */
-  readonly notifications = [0, 0];
+  /** Notifications per queue (data queues first, the control queue last). */
+  readonly notifications: number[];
   /** Whether the port was closed. */
   closed = false;
   readonly #options: Required<FakeOptions>;
@@ -166,6 +103,7 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
   #generation = 0;
   #queues = new Map<number, ModelQueue>();
   #vectors: EventFd[] = [];
+  readonly #doorbells: { bell: EventFd; reactor: Reactor; token: number }[] = [];
   #device: CryptoDevice;
   #engine: ModelEngine;
 
@@ -181,14 +119,21 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
       indirect: true,
       serve: "timer",
       pinLimit: Infinity,
+      dataQueues: 1,
       ...options,
     };
+    this.notifications = new Array(this.#options.dataQueues + 1).fill(0);
     this.#engine = new ModelEngine(this.#options.serves, this.#options.maxSessions);
     this.#device = this.#newDevice();
   }
 
   #newDevice(): CryptoDevice {
-    return new CryptoDevice({ engine: this.#engine, maxSessions: 1 << 16, offerRevision1: false });
+    return new CryptoDevice({
+      engine: this.#engine,
+      maxSessions: 1 << 16,
+      offerRevision1: false,
+      dataQueues: this.#options.dataQueues,
+    });
   }
 
   // --- VirtioTransportPort ---
@@ -233,7 +178,7 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
     const o = this.#options;
     return {
       status: 1,
-      maxDataqueues: 1,
+      maxDataqueues: o.dataQueues,
       ...configMasks({ cipher: o.cipher, hash: o.hash, mac: o.mac, aead: o.aead }),
       maxCipherKeyLen: 64,
       maxAuthKeyLen: 512,
@@ -244,7 +189,8 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
   setConfigVector(_vector: number): void {}
 
   maxQueueSize(index: number): number {
-    return index === 0 ? 1024 : index === 1 ? 64 : 0;
+    const n = this.#options.dataQueues;
+    return index < n ? 1024 : index === n ? 64 : 0;
   }
 
   setupQueue(index: number, setup: QueueSetup): void {
@@ -261,12 +207,13 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
   notify(index: number): void {
     this.notifications[index] = (this.notifications[index] ?? 0) + 1;
     if (this.#vanished || (this.#status & DeviceStatus.DRIVER_OK) === 0) return; // QEMU ignores it too
-    if (index === 1) return this.#process(1); // QEMU answers control requests inside the register write
+    // QEMU answers control requests inside the register write.
+    if (index === this.#options.dataQueues) return this.#process(index);
     if (this.#options.serve === "manual" || this.#hung) return;
-    if (this.#options.serve === "inline") return this.#process(0);
+    if (this.#options.serve === "inline") return this.#process(index);
     const generation = this.#generation;
     setTimeout(() => {
-      if (generation === this.#generation) this.#process(0);
+      if (generation === this.#generation) this.#process(index);
     }, 0);
   }
 
@@ -302,6 +249,18 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
   }
 
   readonly #fixed = new Set<number>();
+
+  mapAnywhere(address: bigint, size: number, preferred: number): number {
+    try {
+      this.mapFixed(address, preferred, size);
+      return preferred;
+    } catch {
+      const iova = this.#iovas.allocate(size, "low");
+      this.#iovas.free(iova, size);
+      this.mapFixed(address, iova, size);
+      return iova;
+    }
+  }
 
   unmapFixed(iova: number): void {
     const r = this.#regions.get(iova);
@@ -341,6 +300,21 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
 
   setBusMaster(_on: boolean): void {}
 
+  /**
+   * A doorbell another thread can ring: an eventfd this model watches in `reactor` (a real device's is its notify
+   * register), or, without a reactor, a direct call.
+   */
+  doorbell(index: number, reactor: Reactor | null): DoorbellTicket {
+    if (reactor === null) return { kind: "local", ring: () => this.notify(index) };
+    const bell = new EventFd();
+    const token = reactor.add(bell.fd, EPOLLIN, () => {
+      bell.consume();
+      this.notify(index);
+    });
+    this.#doorbells.push({ bell, reactor, token });
+    return { kind: "eventfd", fd: bell.fd };
+  }
+
   readStatus(): number {
     return this.status;
   }
@@ -351,15 +325,19 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
 
   close(): void {
     this.closed = true;
+    for (const d of this.#doorbells) {
+      d.reactor.remove(d.token);
+      d.bell.close();
+    }
     this.#device.reset();
     this.#engine.close();
   }
 
   // --- test controls ---
 
-  /** Serves what the data queue holds (with `serve: "manual"`, or after `hang()`). */
+  /** Serves what the data queues hold (with `serve: "manual"`, or after `hang()`). */
   process(): void {
-    this.#process(0);
+    for (let i = 0; i < this.#options.dataQueues; i++) this.#process(i);
   }
 
   /** The device stops answering data requests (they stay on the ring). */

@@ -38,8 +38,8 @@ function rig(limits: { maxSegments?: number; bounceBytes?: number; maxSize?: num
   const mem = allocHostMemory(0x4000);
   const area: DmaArea = { iova: AREA_IOVA, size: 0x4000, bytes: mem.bytes, address: mem.address };
   const guest = allocHostMemory(0x10000);
-  const mapped = {
-    covers: (gpa: number, len: number) => gpa >= GUEST_GPA && gpa + len <= GUEST_GPA + 0x8000,
+  const mapped = { // IOVA = GPA over the first 32 KiB of guest RAM
+    iova: (gpa: number, len: number) => gpa >= GUEST_GPA && gpa + len <= GUEST_GPA + 0x8000 ? gpa : -1,
   };
   const maxSegments = limits.maxSegments ?? 16;
   const builder = new RequestBuilder(area, {

@@ -18,7 +18,8 @@ Deno.test("parseBenchOptions() fills the defaults: whole matrix, depth 32, 2 s p
   assert.equal(o.indirect, false);
   assert.equal(o.verifyEvery, 1024);
   assert.equal(o.queueSize, 1024);
-  assert.equal(o.socket, undefined);
+  assert.deepEqual(o.sockets, []);
+  assert.equal(o.vms, 1);
 });
 
 Deno.test("parseBenchOptions() with --count has no duration and no warm-up unless asked", () => {
@@ -81,10 +82,21 @@ Deno.test("parseBenchOptions() refuses mistakes with a UsageError saying what to
     ["--session-layout", "D"],
     ["--socket", "/tmp/x.sock", "--poll"],
     ["--socket", "/tmp/x.sock", "--pin-serve", "1"],
+    ["--socket", "/tmp/x.sock", "--vms", "2"],
+    ["--vms", "0"],
+    ["--vms", "17"],
     ["--frobnicate"],
     ["extra"],
   ];
   for (const args of bad) assert.throws(() => parseBenchOptions(args), UsageError, args.join(" "));
+});
+
+Deno.test("parseBenchOptions() takes --socket more than once, or --vms for its own serve", () => {
+  assert.deepEqual(parseBenchOptions(["--socket", "/a.sock", "--socket", "/b.sock"]).sockets, [
+    "/a.sock",
+    "/b.sock",
+  ]);
+  assert.equal(parseBenchOptions(["--vms", "3"]).vms, 3);
 });
 
 Deno.test("sessionLayout() maps QEMU versions to the payload layout of interop.md §1.3", () => {

@@ -33,7 +33,7 @@ Deno.test("formatStats() says which path served requests and why sessions went t
       accelRequests: 7,
       softwareRequests: 3,
       accelSessions: 2,
-      fallbacks: { "not-advertised": 1, refused: 0, nospc: 1, unavailable: 0, failed: 1 },
+      fallbacks: { "not-advertised": 1, refused: 0, nospc: 1, quota: 0, unavailable: 0, failed: 1 },
     },
     accelerator: {
       state: "ready",

@@ -18,7 +18,7 @@
  */
 
 import { runDaemon } from "../../src/daemon/daemon.ts";
-import { configureLogging } from "../../src/daemon/logging.ts";
+import { configureLogging } from "../../src/logging/logging.ts";
 import { VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import { Sysfs } from "../../src/os/mod.ts";
 import { currentDriver, listPciFunctions } from "../../src/pci/mod.ts";
@@ -68,9 +68,10 @@ async function serveAndRun(bdf: string, sysfs: Sysfs): Promise<Partial<AccelGues
   const daemon = runDaemon({ socket: "/run/cryptobridge-accel.sock", device: bdf, engine: "auto" });
   const out: { -readonly [K in keyof AccelGuestResult]?: AccelGuestResult[K] } = {
     driverServing: currentDriver(sysfs, bdf),
-    engine: daemon.accel?.name ?? null,
+    engine: daemon.accelerator?.name ?? null,
   };
   try {
+    await daemon.ready;
     const driver = await VirtioCryptoDriver.open({ path: daemon.socket });
     try {
       out.report = await runAccelScenario(daemon, driver);
@@ -80,8 +81,8 @@ async function serveAndRun(bdf: string, sysfs: Sysfs): Promise<Partial<AccelGues
   } catch (e) {
     out.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   } finally {
+    out.stopped = await daemon.stats().catch(() => null);
     await daemon.stop();
-    out.stopped = daemon.stats();
   }
   return out;
 }

@@ -23,18 +23,7 @@ const MOD = new URL("../../mod.ts", import.meta.url).pathname;
  */
 export async function startServe(socket: string, extraArgs: string[] = []): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-ffi",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      MOD,
-      "serve",
-      "--socket",
-      socket,
-      ...extraArgs,
-    ],
+    args: serveArgs(socket, extraArgs),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -72,6 +61,12 @@ export async function startServe(socket: string, extraArgs: string[] = []): Prom
       await stop();
     },
   };
+}
+
+/** `deno run` arguments of `serve` with the daemon's permissions (README "Commands"). */
+function serveArgs(socket: string, extraArgs: readonly string[]): string[] {
+  const permissions = ["--allow-ffi", "--allow-read", "--allow-write", "--allow-env"];
+  return ["run", ...permissions, MOD, "serve", "--socket", socket, ...extraArgs];
 }
 
 function exists(path: string): boolean {

@@ -8,6 +8,8 @@
  *    counters prove both), 300 sessions against the device's 256, a device reset under load.
  * 2. `deno test tests/hw/virtio_pci_engine_test.ts` with `CRYPTOBRIDGE_TEST_BDF`: the engine conformance suite
  *    on the device, plus the MSI-X path; its JUnit report comes back through the results share.
+ * 3. `_accel_two_vms.ts`: two VMs on one daemon share the device (its one data queue, driven round-robin by the
+ *    daemon's main thread), each VM on its own Worker.
  *
  * The guest has no network: Deno runs with `--cached-only` on a copy of the host's npm cache (as vfio_test.ts).
  *
@@ -21,10 +23,12 @@ import { bootGuest, ensureGuestImage } from "../../scripts/guest_lab.ts";
 import { copyNpmCache, GUEST_DENO_FLAGS, hostNpmCache, readGuestResult } from "./_guest_deno.ts";
 import { summarize } from "../../scripts/ci_summary.ts";
 import type { AccelGuestResult } from "./_accel_guest.ts";
+import type { TwoVmsResult } from "./_accel_two_vms.ts";
 import { scenarioProblems } from "./_accel_scenario.ts";
 
 const RESULT_FILE = "accel.json";
 const HW_REPORT = "hw.xml";
+const TWO_VMS_FILE = "two_vms.json";
 
 function guestCommand(npm: string): string {
   const run = `"$DENO" run ${GUEST_DENO_FLAGS}`;
@@ -34,8 +38,9 @@ function guestCommand(npm: string): string {
     `${run} tests/guest/_accel_guest.ts "$GUEST_RESULTS/${RESULT_FILE}"; scenario=$?`,
     `bdf=$(cat "$GUEST_RESULTS/accel.bdf" 2>/dev/null) || exit 91`,
     `CRYPTOBRIDGE_TEST_BDF=$bdf ${test} tests/hw/virtio_pci_engine_test.ts; hw=$?`,
-    `echo "scenario exit $scenario, conformance exit $hw"`,
-    `exit $((scenario | hw))`,
+    `${run} tests/guest/_accel_two_vms.ts "$bdf" "$GUEST_RESULTS/${TWO_VMS_FILE}"; two=$?`,
+    `echo "scenario exit $scenario, conformance exit $hw, two VMs exit $two"`,
+    `exit $((scenario | hw | two))`,
   ].join("\n");
 }
 
@@ -73,4 +78,14 @@ Deno.test("guest: the bridge drives QEMU's virtio-crypto-pci through VFIO as its
     assert.equal(summary.failed, 0, `${summary.line}\n--- guest output ---\n${run.output}`);
     assert.equal(run.exitCode, 0, run.output);
   });
+
+  await t.step(
+    "two VMs share the device: both served by it, concurrently, each VM's sessions its own",
+    () => {
+      const two = readGuestResult<TwoVmsResult>(run, TWO_VMS_FILE);
+      for (const c of two.checks) console.log(`${c.ok ? "ok  " : "FAIL"} ${c.name} ${c.detail}`);
+      assert.equal(two.error, null, `${two.error}\n--- guest output ---\n${run.output}`);
+      assert.ok(two.checks.length >= 4 && two.checks.every((c) => c.ok), run.output);
+    },
+  );
 });

@@ -94,7 +94,7 @@ export async function startDaemon(options: Parameters<typeof runDaemon>[0] = {})
   });
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-hostile-" });
   const socket = `${dir}/vhost.sock`;
-  const daemon = runDaemon({ ...options, socket });
+  const daemon = runDaemon({ placement: "inline", ...options, socket });
   // These tests read the line each hostile input causes; the rate limit has tests of its own.
   daemon.device.logLimit.burst = Infinity;
   return {

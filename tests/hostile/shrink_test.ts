@@ -88,7 +88,7 @@ for (const [kind, make, why] of REFUSED) {
       await waitIdle(t);
       assertLogged(t, why, since);
       assertLogged(t, /memory-backend-memfd,id=mem,size=…,share=on/, since);
-      assert.equal(t.daemon.stats().device["requests"], 0);
+      assert.equal((await t.daemon.stats()).device["requests"], 0);
       await assertServesFresh(t);
     } finally {
       await Deno.remove(dir, { recursive: true });

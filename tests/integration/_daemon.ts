@@ -37,7 +37,8 @@ export async function startRig(
 ): Promise<Rig> {
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-test-" });
   const socket = `${dir}/vhost.sock`;
-  const daemon = runDaemon({ ...daemonOptions, socket });
+  // Inline: these tests look inside the device and server (tests/integration/workers_test.ts serves on Workers).
+  const daemon = runDaemon({ placement: "inline", ...daemonOptions, socket });
   const cleanUp = async (): Promise<void> => {
     await daemon.stop();
     if (typeof daemonOptions.engine === "object") daemonOptions.engine.close();

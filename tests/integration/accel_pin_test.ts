@@ -40,7 +40,7 @@ Deno.test("accelerator with too little RLIMIT_MEMLOCK for guest RAM: served thro
         assert.equal(r.status, Status.OK);
         assert.equal(toHex(r.out.dst_data!), CBC.ciphertext);
       }
-      const stats = daemon.stats();
+      const stats = await daemon.stats();
       assert.equal(stats.router!.accelRequests, 20, "the accelerator served them");
       assert.equal(stats.accelerator!.bounced, 20, "through bounce buffers");
     } finally {

@@ -1,5 +1,6 @@
 /**
- * `DataPath`: the accelerator's data queue 0 with its request slots, in one bridge-owned DMA area:
+ * `DataPath`: one of the accelerator's data queues with its request slots, in one bridge-owned DMA area, driven by
+ * the thread of the VM it belongs to (the main thread sets it up: `setUpDataQueue`):
  *
  * ```
  * | desc | avail | used | indirect tables (one per ring head) | slot 0 | slot 1 | ... |
@@ -27,16 +28,9 @@ import {
   splitRingLayout,
   UsedBuffer,
 } from "../../virtio/mod.ts";
+import type { GuestIovaLookup } from "./guest_dma.ts";
 import type { DmaArea, VirtioTransportPort } from "./port.ts";
-import {
-  copyBack,
-  type GuestDmaLookup,
-  RequestBuilder,
-  Slot,
-  SLOT_BOUNCE,
-  SLOT_STATUS,
-  zeroList,
-} from "./request_builder.ts";
+import { copyBack, RequestBuilder, Slot, SLOT_BOUNCE, SLOT_STATUS, zeroList } from "./request_builder.ts";
 import type { AccelSession } from "./session.ts";
 
 /** Shape of a data path. */
@@ -78,6 +72,24 @@ export function dataAreaSize(options: DataPathOptions): number {
   return Math.ceil((align(rings, 64) + tables + 64 + slots) / 4096) * 4096;
 }
 
+/**
+ * Lays a data queue out in its DMA area and sets it up on the device: the main thread's part, between FEATURES_OK
+ * and DRIVER_OK (or at a restart), before any thread drives it with a `DataPath`.
+ *
+ * @param transport The device.
+ * @param area The queue's DMA area (zeroed here: empty rings).
+ * @param options The shape.
+ */
+export function setUpDataQueue(
+  transport: VirtioTransportPort,
+  area: DmaArea,
+  options: DataPathOptions,
+): void {
+  area.bytes.fill(0);
+  const layout = splitRingLayout(area.iova, options.size);
+  transport.setupQueue(options.index, { size: options.size, ...layout, vector: options.vector });
+}
+
 function slotStride(bounceBytes: number): number {
   return align(SLOT_BOUNCE + bounceBytes, 64);
 }
@@ -88,9 +100,8 @@ function align(n: number, a: number): number {
 
 /** The data queue of one started device. */
 export class DataPath {
-  readonly #transport: VirtioTransportPort;
+  readonly #notify: () => void;
   readonly #area: DmaArea;
-  readonly #index: number;
   readonly #indirect: boolean;
   readonly #queue: DriverQueue<number>;
   readonly #builder: RequestBuilder;
@@ -105,24 +116,17 @@ export class DataPath {
   #unpublished = false;
 
   /**
-   * Lays the queue out in `area` and sets it up on the device.
+   * Drives a queue the device has set up in `area` (`setUpDataQueue`), from whichever thread this runs on.
    *
-   * @param transport The device (between FEATURES_OK and DRIVER_OK).
-   * @param area A DMA area of `dataAreaSize(options)` bytes.
+   * @param notify Rings the queue's doorbell.
+   * @param area The queue's DMA area, of `dataAreaSize(options)` bytes.
    * @param options The shape.
-   * @param guest Where guest RAM is mapped.
+   * @param guest The VM's GPA → IOVA table.
    */
-  constructor(
-    transport: VirtioTransportPort,
-    area: DmaArea,
-    options: DataPathOptions,
-    guest: GuestDmaLookup,
-  ) {
-    this.#transport = transport;
+  constructor(notify: () => void, area: DmaArea, options: DataPathOptions, guest: GuestIovaLookup) {
+    this.#notify = notify;
     this.#area = area;
-    this.#index = options.index;
     this.#indirect = options.indirect;
-    area.bytes.fill(0);
     const layout = splitRingLayout(area.iova, options.size);
     const tablesAt = align(layout.end, 64);
     const slotsAt = tablesAt + (options.indirect ? indirectAreaSize(options.size, options.maxSegments) : 0) +
@@ -144,7 +148,11 @@ export class DataPath {
     this.#free = this.#slots.map((s) => s.index).reverse();
     this.#list = new DriverBufferList(options.maxSegments);
     this.#builder = new RequestBuilder(area, options, guest);
-    transport.setupQueue(options.index, { size: options.size, ...layout, vector: options.vector });
+  }
+
+  /** A new GPA → IOVA table (the VM's memory table changed, with nothing in flight). */
+  setGuest(guest: GuestIovaLookup): void {
+    this.#builder.setGuest(guest);
   }
 
   /** Requests on the device or waiting for a slot. */
@@ -205,7 +213,7 @@ export class DataPath {
     if (!this.#unpublished) return;
     this.#unpublished = false;
     this.#queue.publish();
-    if (this.#queue.needsKick()) this.#transport.notify(this.#index);
+    if (this.#queue.needsKick()) this.#notify();
   }
 
   /**

@@ -26,6 +26,8 @@ export interface VirtioPciEngineOptions {
   readonly reactor?: Reactor;
   /** Default "interrupt" with a reactor, else "poll". */
   readonly completions?: CompletionMode;
+  /** Data queues to use (one per VM while there are enough); the device's `max_dataqueues` bounds it. Default all. */
+  readonly queues?: number;
   /** Data queue size (a power of 2; the device's maximum bounds it). Default 256. */
   readonly queueSize?: number;
   /** Requests on the device at once (more wait in a backlog). Default 64. */
@@ -81,6 +83,7 @@ export interface VirtioPciStats {
 }
 
 const DEFAULTS = {
+  queues: 64,
   queueSize: 256,
   slots: 64,
   bounceBytes: 16 * 1024,
@@ -102,9 +105,6 @@ const DEFAULTS = {
  */
 export function resolveOptions(options: VirtioPciEngineOptions): ResolvedOptions {
   const completions = options.completions ?? (options.reactor === undefined ? "poll" : "interrupt");
-  if (completions === "interrupt" && options.reactor === undefined) {
-    throw new RangeError("Cannot open the accelerator in interrupt mode: no reactor was given");
-  }
   const given = Object.fromEntries(
     Object.entries(options).filter(([k, v]) => v !== undefined && k !== "reactor"),
   ) as Partial<ResolvedOptions>;
@@ -120,7 +120,10 @@ export function resolveOptions(options: VirtioPciEngineOptions): ResolvedOptions
 
 /** The data queue's shape and the control queue's size for a device. */
 export interface QueueShape {
+  /** Data queue 0's shape; queue i has the same with `index` i. */
   readonly data: Omit<DataPathOptions, "vector">;
+  /** Data queues in use. */
+  readonly dataQueues: number;
   readonly controlSize: number;
 }
 
@@ -145,6 +148,7 @@ export function queueShape(h: Handshake, o: ResolvedOptions): QueueShape {
       maxSegments: indirect ? o.maxSegments : Math.min(o.maxSegments, size),
       maxSize: Math.min(Number(h.config.maxSize), Number.MAX_SAFE_INTEGER),
     },
+    dataQueues: Math.max(1, Math.min(o.queues, h.config.maxDataqueues, 64)),
     controlSize: Math.min(16, h.controlMax),
   };
 }

@@ -35,7 +35,6 @@ export { checkSession } from "./session_checks.ts";
 export { controlAreaSize, ControlQueue, createRefusal, type CtrlCreate, ctrlCreateFor } from "./control.ts";
 export {
   copyBack,
-  type GuestDmaLookup,
   HEADER_LEN,
   RequestBuilder,
   Slot,
@@ -44,11 +43,45 @@ export {
   SLOT_STATUS,
   zeroList,
 } from "./request_builder.ts";
-export { dataAreaSize, DataPath, type DataPathOptions, type Finish } from "./data_path.ts";
-export { GuestDmaMap } from "./guest_dma.ts";
+export { dataAreaSize, DataPath, type DataPathOptions, type Finish, setUpDataQueue } from "./data_path.ts";
+export { type GuestIovaLookup, GuestIovaMap, type IovaEntry, VmDmaMap } from "./guest_dma.ts";
+export { type DoorbellTicket, openDoorbell } from "./doorbell.ts";
+export {
+  type AccelTicket,
+  areaFromWire,
+  areaToWire,
+  type AreaWire,
+  capabilitiesFromWire,
+  capabilitiesToWire,
+  type CapabilitiesWire,
+  type QueueTicket,
+} from "./ticket.ts";
+export {
+  type AccelControl,
+  answerCall,
+  callControl,
+  type DeviceSessionRef,
+  type SharedControl,
+  type VmControl,
+} from "./control_link.ts";
+export { completionWord, SharedQueueClient, type SharedQueueTicket } from "./shared_client.ts";
+export { SharedQueueProxy } from "./queue_proxy.ts";
+export { createOpSlots, OpSlots, SHARED_SEGMENTS } from "./shared_ops.ts";
+export { SessionBroker, type SessionOwner } from "./host_sessions.ts";
+export { type AccelEvent, type HostOptions, type HostStats, VirtioPciHost } from "./host.ts";
+export { type ClientOptions, type ClientStats, VirtioPciClient } from "./client.ts";
+export { paramsFromWire, paramsToWire, type ParamsWire } from "./session_wire.ts";
+export { probeDevice, type ProbeResult } from "./host_probe.ts";
 export { AccelSession } from "./session.ts";
 export { VirtioPciError, type VirtioPciErrorKind } from "./errors.ts";
-export { handshake, isRunning, startQueues, statusProblem, WANTED_FEATURES } from "./start.ts";
+export {
+  handshake,
+  isRunning,
+  type QueueAreas,
+  startQueues,
+  statusProblem,
+  WANTED_FEATURES,
+} from "./start.ts";
 export {
   type CompletionMode,
   type EngineState,

@@ -7,7 +7,9 @@
  * @module
  */
 
+import type { Reactor } from "../../os/mod.ts";
 import { CommonCfg } from "./common_cfg.ts";
+import type { DoorbellTicket } from "./doorbell.ts";
 import { type QueueSetup, VirtioPciTransport } from "./transport.ts";
 import { type DmaBuffer, MsixVectors, type VfioOpenOptions, VfioSession } from "../../vfio/mod.ts";
 
@@ -62,6 +64,14 @@ export interface DmaPort {
    * @throws VfioError `iova-exhausted` (the range is not allowed or collides), `dma` (pinning failed).
    */
   mapFixed(address: bigint, iova: number, size: number): void;
+  /**
+   * Maps memory the caller owns at `preferred` when that IOVA range is free and allowed, else where the allocator
+   * finds room (a VM's RAM: preferred IOVA = its host address).
+   *
+   * @returns The IOVA it got.
+   * @throws VfioError `iova-exhausted`, `dma` (pinning failed).
+   */
+  mapAnywhere(address: bigint, size: number, preferred: number): number;
   /** Undoes `mapFixed`. */
   unmapFixed(iova: number): void;
 }
@@ -94,6 +104,14 @@ export interface VirtioPciPort {
   enableMsix(count: number): MsixPort;
   /** Turns bus mastering on or off (the device may only DMA while it is on). */
   setBusMaster(on: boolean): void;
+  /**
+   * How another thread notifies a queue that is set up (the register's address; a model may give an eventfd it
+   * watches in `reactor`).
+   *
+   * @param index The queue.
+   * @param reactor The main thread's reactor, for a doorbell that needs watching.
+   */
+  doorbell(index: number, reactor: Reactor | null): DoorbellTicket;
   /**
    * `device_status` read through VFIO (pread), or 0xff when that fails: the health check's read, which cannot
    * fault even when the BAR mapping went away with the device.
@@ -140,6 +158,10 @@ class VfioDmaPort implements DmaPort {
     this.#session.dma.mapFixed(address, iova, size);
   }
 
+  mapAnywhere(address: bigint, size: number, preferred: number): number {
+    return this.#session.dma.mapAnywhere(address, size, preferred);
+  }
+
   unmapFixed(iova: number): void {
     this.#session.dma.unmapFixed(iova);
   }
@@ -175,6 +197,10 @@ class VfioPort implements VirtioPciPort {
         if (this.#vectors === vectors) this.#vectors = null;
       },
     };
+  }
+
+  doorbell(index: number): DoorbellTicket {
+    return { kind: "mmio", address: this.transport.notifyAddress(index).toString(), value: index };
   }
 
   setBusMaster(on: boolean): void {

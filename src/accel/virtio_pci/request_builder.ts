@@ -2,9 +2,9 @@
  * Builds one data request (virtio 1.3 §5.9.7.4, legacy layout) for the device into a slot of bridge-owned DMA
  * memory: the 72-byte header and the IV are written into the slot, the status byte is reserved there, and the
  * payload (source, destination, AAD, digest or tag) goes to the device as descriptors that point straight at guest
- * RAM, whose IOVA is its guest-physical address (design.md decision 4). A range without a guest-physical address
- * (engine-owned memory, such as the conformance suite's buffers) or in a region that is not DMA-mapped goes
- * through the slot's bounce area instead: copied in before, copied back after.
+ * RAM, at the IOVA its VM's table gives (`GuestIovaLookup`, design.md decision 4). A range without a
+ * guest-physical address (engine-owned memory, such as the conformance suite's buffers) or in a region that is not
+ * DMA-mapped goes through the slot's bounce area instead: copied in before, copied back after.
  *
  * Descriptor order is the specification's `op_vlf` order, the one the bridge's own parser reads (`data_vlf.ts`):
  *
@@ -30,6 +30,7 @@ import { Status, SymOpType } from "../../spec/virtio_crypto.ts";
 import { DataRequest, writeDataRequest } from "../../crypto/mod.ts";
 import type { DriverBufferList } from "../../virtio/mod.ts";
 import type { DmaArea } from "./port.ts";
+import type { GuestIovaLookup } from "./guest_dma.ts";
 import type { AccelSession } from "./session.ts";
 
 /** Slot layout: header at 0, IV at 80 (up to 128 bytes), status at 208, bounce area from 256. */
@@ -46,12 +47,6 @@ export const HEADER_LEN = 72;
 /** Which list a bounce copy-back goes to. */
 const TO_DST = 0;
 const TO_DIGEST = 1;
-
-/** Where guest RAM is DMA-mapped (IOVA = GPA). */
-export interface GuestDmaLookup {
-  /** Whether all of `[gpa, gpa + len)` is mapped for the device. */
-  covers(gpa: number, len: number): boolean;
-}
 
 /** One request's place in DMA memory, and what to copy back when it completes. */
 export class Slot {
@@ -107,7 +102,7 @@ export interface BuildLimits {
 export class RequestBuilder {
   readonly #area: DmaArea;
   readonly #limits: BuildLimits;
-  readonly #guest: GuestDmaLookup;
+  #guest: GuestIovaLookup;
   readonly #req = new DataRequest();
   readonly #src = new Span();
   readonly #dst = new Span();
@@ -121,9 +116,14 @@ export class RequestBuilder {
    * @param limits Descriptor, bounce and size limits.
    * @param guest Where guest RAM is mapped.
    */
-  constructor(area: DmaArea, limits: BuildLimits, guest: GuestDmaLookup) {
+  constructor(area: DmaArea, limits: BuildLimits, guest: GuestIovaLookup) {
     this.#area = area;
     this.#limits = limits;
+    this.#guest = guest;
+  }
+
+  /** A new translation table (the VM's memory table changed). */
+  setGuest(guest: GuestIovaLookup): void {
     this.#guest = guest;
   }
 
@@ -281,9 +281,8 @@ export class RequestBuilder {
     for (let i = 0; i < l.count && left > 0; i++) {
       const n = Math.min(l.length[i]!, left);
       const gpa = l.gpa[i]!;
-      const ok = gpa === gpa && this.#guest.covers(gpa, n) // gpa === gpa: not NaN
-        ? this.#push(gpa, n, writable)
-        : this.#bounce(l, i, n, writable, target);
+      const iova = gpa === gpa ? this.#guest.iova(gpa, n) : -1; // gpa === gpa: not NaN (host memory)
+      const ok = iova >= 0 ? this.#push(iova, n, writable) : this.#bounce(l, i, n, writable, target);
       if (!ok) return false;
       left -= n;
     }

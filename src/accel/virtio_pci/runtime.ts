@@ -1,24 +1,25 @@
 /**
- * `DeviceRuntime`: the life of the device under the engine: started (queues, DRIVER_OK, guest RAM mapped),
- * failed, restarted, closed. Each start is a new incarnation (`epoch`): sessions and queues of an earlier one are
- * gone from the device.
+ * `DeviceRuntime`: the life of the device on the main thread: started (control queue, every data queue set up,
+ * DRIVER_OK), failed, restarted, closed. Each start is a new incarnation (`epoch`): sessions and queues of an
+ * earlier one are gone from the device. The state and epoch are also published in shared memory, which every VM's
+ * thread reads before it touches its queue.
  *
  * On failure it resets the device first, so nothing writes guest memory any more (a device that vanished is not
- * touched: its BAR may fault), unmaps guest RAM from the IOMMU so a late write cannot land either, takes the
- * completions that were already posted, and gives everything else back with `ENGINE_FAILED`. A restart is tried
- * on demand (a new session), at most every `retryMs`, never for a device that vanished.
+ * touched: its BAR may fault), then tells its owner (`onDown`), who unmaps guest RAM and has each VM's thread give
+ * its requests in flight back. A restart is tried on demand, at most every `retryMs`, never for a device that
+ * vanished.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { DmaRegion } from "../../engine/mod.ts";
-import type { Finish } from "./data_path.ts";
+import type { DataPathOptions } from "./data_path.ts";
+import type { ControlQueue } from "./control.ts";
 import type { EngineState, QueueShape } from "./engine_options.ts";
 import { VirtioPciError } from "./errors.ts";
-import { GuestDmaMap } from "./guest_dma.ts";
 import type { DmaArea, VirtioPciPort } from "./port.ts";
-import { type Handshake, handshake, isRunning, type Queues, startQueues, statusProblem } from "./start.ts";
+import { type Handshake, handshake, isRunning, startQueues, statusProblem } from "./start.ts";
+import { EPOCH_WORD, STATE_WORD } from "./ticket.ts";
 
 const log = getLogger(["cryptobridge", "accel"]);
 
@@ -30,40 +31,39 @@ export interface RuntimeParts {
   readonly port: VirtioPciPort;
   /** The first handshake. */
   readonly handshake: Handshake;
-  /** The DMA areas of the queues. */
-  readonly areas: { readonly control: DmaArea; readonly data: DmaArea };
+  /** The DMA areas: the control queue's, and one per data queue. */
+  readonly areas: { readonly control: DmaArea; readonly data: readonly DmaArea[] };
   /** The queue shapes. */
   readonly shape: QueueShape;
-  /** MSI-X vectors are enabled (interrupt mode). */
+  /** MSI-X vectors are enabled (interrupt mode): data queue i on vector 1 + i. */
   readonly vectors: boolean;
   readonly controlTimeoutMs: number;
   readonly retryMs: number;
-  /** Where failed requests go (the engine's completion path). */
-  readonly finish: Finish;
-  /** Called when the device goes down (the engine stops its timers). */
-  readonly onDown: () => void;
+  /** The device went down (reset already): unmap guest RAM, take requests back. */
+  readonly onDown: (reason: string) => void;
+  /** A new incarnation is running. */
+  readonly onUp: (epoch: number) => void;
 }
 
 /** The device's lifecycle. */
 export class DeviceRuntime {
+  /** `[state (1 ready, 0 down), epoch]`, for every VM's thread to read. */
+  readonly shared: SharedArrayBuffer = new SharedArrayBuffer(8);
+  readonly #words = new Int32Array(this.shared);
   readonly #p: RuntimeParts;
-  readonly #guest: GuestDmaMap;
   #handshake: Handshake;
-  #queues: Queues | null = null;
-  #regions: readonly DmaRegion[] = [];
+  #control: ControlQueue | null = null;
   #state: EngineState = "failed";
   #epoch = 0;
   #failedAt = 0;
   #vanished = false;
   #failures = 0;
   #lastFailure: string | null = null;
-  #bounced = 0; // bounced requests of earlier incarnations (each start makes a new data path)
 
   /** @param parts Port, areas, shapes, callbacks. */
   constructor(parts: RuntimeParts) {
     this.#p = parts;
     this.#handshake = parts.handshake;
-    this.#guest = new GuestDmaMap(parts.port.dma);
   }
 
   /** `ready`, `failed` or `closed`. */
@@ -76,12 +76,12 @@ export class DeviceRuntime {
     return this.#epoch;
   }
 
-  /** The queues while ready, else null. */
-  get queues(): Queues | null {
-    return this.#queues;
+  /** The control queue while ready, else null. */
+  get control(): ControlQueue | null {
+    return this.#control;
   }
 
-  /** Failures so far, and the last one's reason. */
+  /** Failures so far. */
   get failures(): number {
     return this.#failures;
   }
@@ -91,21 +91,37 @@ export class DeviceRuntime {
     return this.#lastFailure;
   }
 
-  /** Requests that went through bounce buffers, over every incarnation. */
-  get bounced(): number {
-    return this.#bounced + (this.#queues?.data.bounced ?? 0);
+  /** Whether the device vanished (it is never restarted). */
+  get vanished(): boolean {
+    return this.#vanished;
   }
 
-  /** Queues up, DRIVER_OK, guest RAM mapped: a new incarnation. */
+  /**
+   * Data queue `i`'s shape.
+   *
+   * @param i The queue.
+   * @returns Its options (index and vector filled in).
+   */
+  dataOptions(i: number): DataPathOptions {
+    return { ...this.#p.shape.data, index: i, vector: this.#p.vectors ? 1 + i : 0xffff };
+  }
+
+  /** Queues up, DRIVER_OK: a new incarnation. */
   start(): void {
     const { port, areas, shape, vectors, controlTimeoutMs } = this.#p;
-    this.#queues = startQueues(port.transport, this.#handshake, {
+    const data = areas.data.slice(0, shape.dataQueues).map((area, i) => ({
+      area,
+      options: this.dataOptions(i),
+    }));
+    this.#control = startQueues(port.transport, this.#handshake, {
       control: { area: areas.control, size: shape.controlSize },
-      data: { area: areas.data, options: shape.data },
-    }, { vectors, controlTimeoutMs, guest: this.#guest });
+      data,
+    }, { vectors, controlTimeoutMs });
     this.#epoch++;
     this.#state = "ready";
-    this.#guest.set(this.#regions);
+    Atomics.store(this.#words, EPOCH_WORD, this.#epoch);
+    Atomics.store(this.#words, STATE_WORD, 1);
+    this.#p.onUp(this.#epoch);
   }
 
   /**
@@ -114,6 +130,7 @@ export class DeviceRuntime {
    * @returns Whether it is healthy.
    */
   checkHealth(): boolean {
+    if (this.#state !== "ready") return false;
     const status = this.#p.port.readStatus();
     if (isRunning(status)) return true;
     this.fail(statusProblem(status));
@@ -121,42 +138,35 @@ export class DeviceRuntime {
   }
 
   /**
-   * The device failed: reset it (unless it vanished), unmap guest RAM, hand completed requests over and the rest
-   * back with ENGINE_FAILED, or abandon them (`complete` false) when their memory is going away.
+   * The device failed: publish it, reset it (unless it vanished), and tell the owner.
    *
    * @param reason For logs and counters.
-   * @param complete Whether the requests in flight are completed (ENGINE_FAILED) or abandoned.
    */
-  fail(reason: string, complete = true): void {
+  fail(reason: string): void {
     if (this.#state !== "ready") return;
     this.#state = "failed";
+    Atomics.store(this.#words, STATE_WORD, 0);
+    this.#control = null;
     this.#failedAt = performance.now();
     this.#failures++;
     this.#lastFailure = reason;
-    this.#p.onDown();
     this.#vanished = this.#p.port.readStatus() === 0xff;
     log.error("accelerator {name} failed: {reason}; its requests and new sessions go to software", {
       name: this.#p.name,
       reason,
     });
     if (!this.#vanished) this.#quietReset();
-    this.#guest.clear();
-    const data = this.#queues?.data;
-    this.#bounced += data?.bounced ?? 0;
-    this.#queues = null;
-    if (data === undefined || !complete) return;
-    try {
-      data.reap(this.#p.finish); // finished before the failure: their results are good
-    } catch {
-      // a broken used ring: everything goes to software below
-    }
-    data.failAll(this.#p.finish);
+    this.#p.onDown(reason);
   }
 
-  /** After a failure: a new handshake and start, when allowed (not vanished, `retryMs` passed). */
-  maybeRestart(): void {
-    if (this.#state !== "failed" || this.#vanished) return;
-    if (performance.now() - this.#failedAt < this.#p.retryMs) return;
+  /** Whether a restart may be tried now (failed, not vanished, `retryMs` passed). */
+  get mayRestart(): boolean {
+    return this.#state === "failed" && !this.#vanished &&
+      performance.now() - this.#failedAt >= this.#p.retryMs;
+  }
+
+  /** After a failure: a new handshake and start. The caller checked `mayRestart` and that every VM let go. */
+  restart(): void {
     try {
       const h = handshake(this.#p.port.transport);
       const old = this.#handshake;
@@ -176,33 +186,16 @@ export class DeviceRuntime {
     }
   }
 
-  /**
-   * The guest memory table to map (now if running, at the next start otherwise). Requests in flight mean the
-   * daemon is stopping or a front-end vanished mid-request: they are abandoned (see `VirtioPciEngine`).
-   *
-   * @param regions The table.
-   */
-  setRegions(regions: readonly DmaRegion[]): void {
-    this.#regions = regions.map((r) => ({ gpa: r.gpa, size: r.size, address: r.address }));
-    if (this.#state !== "ready") return;
-    if ((this.#queues?.data.inflight ?? 0) > 0) {
-      this.fail("the guest memory table changed with requests in flight", false);
-      return;
-    }
-    this.#guest.set(this.#regions);
-  }
-
-  /** Resets the device (unless it vanished), unmaps guest RAM, frees the DMA areas. Idempotent. */
+  /** Resets the device (unless it vanished) and frees the DMA areas. Idempotent. */
   close(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    Atomics.store(this.#words, STATE_WORD, 0);
+    this.#control = null;
     if (!this.#vanished) this.#quietReset();
-    this.#guest.clear();
-    this.#bounced += this.#queues?.data.bounced ?? 0;
-    this.#queues = null;
     const { port, areas } = this.#p;
     port.setBusMaster(false);
-    port.dma.free(areas.data);
+    for (const a of areas.data) port.dma.free(a);
     port.dma.free(areas.control);
   }
 

@@ -44,6 +44,10 @@ export class AccelSession implements EngineSession {
   closed = false;
   /** Closed while requests were in flight: destroy it on the device when the last one completes. */
   destroyPending = false;
+  /** Who destroys it on the device when not the engine's own control (a VM's session on a shared queue). */
+  owner:
+    | { destroySession(service: SessionParams["service"], ref: { id: bigint; epoch: number }): void }
+    | null = null;
 
   /**
    * @param engine The engine that made it.

@@ -5,8 +5,9 @@
  * 1. `handshake()`: reset, ACKNOWLEDGE | DRIVER, features (VERSION_1 required; ACCESS_PLATFORM, since the device
  *    sits behind an IOMMU; INDIRECT_DESC when offered), FEATURES_OK, then the crypto configuration under its
  *    generation counter, which must say HW_READY.
- * 2. `startQueues()`: MSI-X vectors (0: configuration changes, 1: data queue completions; none in poll mode), the
- *    control queue (polled, no vector) and data queue 0 with their rings in DMA memory, then DRIVER_OK.
+ * 2. `startQueues()`: MSI-X vectors (0: configuration changes, 1 + i: data queue i's completions; none in poll
+ *    mode), the control queue (polled, no vector) and every data queue with their rings in DMA memory, then
+ *    DRIVER_OK.
  *
  * Between the two the engine sizes its DMA areas from what the handshake found.
  *
@@ -23,10 +24,9 @@ import {
 } from "../../virtio/mod.ts";
 import { DeviceStatus, VIRTIO_MSI_NO_VECTOR } from "./common_cfg.ts";
 import { ControlQueue } from "./control.ts";
-import { DataPath, type DataPathOptions } from "./data_path.ts";
+import { type DataPathOptions, setUpDataQueue } from "./data_path.ts";
 import { VirtioPciError } from "./errors.ts";
 import type { DmaArea, VirtioTransportPort } from "./port.ts";
-import type { GuestDmaLookup } from "./request_builder.ts";
 
 /** Features the engine can use. */
 export const WANTED_FEATURES: bigint = featureMask(VIRTIO_F_VERSION_1) |
@@ -35,7 +35,7 @@ export const WANTED_FEATURES: bigint = featureMask(VIRTIO_F_VERSION_1) |
 
 /** MSI-X vector of configuration changes. */
 export const CONFIG_VECTOR = 0;
-/** MSI-X vector of data queue completions. */
+/** MSI-X vector of data queue 0's completions (queue i uses vector 1 + i). */
 export const DATA_VECTOR = 1;
 
 /** What the handshake found. */
@@ -44,7 +44,7 @@ export interface Handshake {
   readonly features: bigint;
   /** The crypto configuration. */
   readonly config: CryptoConfig;
-  /** Largest sizes of the control queue and data queue 0. */
+  /** Largest sizes of the control queue and the data queues. */
   readonly controlMax: number;
   readonly dataMax: number;
 }
@@ -81,36 +81,31 @@ export function handshake(transport: VirtioTransportPort): Handshake {
   return { features, config, controlMax, dataMax };
 }
 
-/** The queues of a started device. */
-export interface Queues {
-  readonly control: ControlQueue;
-  readonly data: DataPath;
-}
-
 /** What `startQueues` needs. */
 export interface QueueAreas {
   /** The control queue's DMA area and size. */
   readonly control: { readonly area: DmaArea; readonly size: number };
-  /** The data queue's DMA area and shape (its `vector` is set here). */
-  readonly data: { readonly area: DmaArea; readonly options: Omit<DataPathOptions, "vector"> };
+  /** Each data queue's DMA area and shape (its `vector` included). */
+  readonly data: readonly { readonly area: DmaArea; readonly options: DataPathOptions }[];
 }
 
 /**
- * Sets the vectors and both queues up, then DRIVER_OK.
+ * Sets the configuration vector, the control queue and every data queue up, then DRIVER_OK. The data queues are
+ * only set up here (empty rings); each is driven by a `DataPath` in the thread of the VM it is given to.
  *
  * @param transport The device, after `handshake()` (and MSI-X enabled through VFIO when `vectors`).
  * @param h What the handshake found.
  * @param areas DMA areas and shapes.
- * @param options `vectors`: MSI-X in use; `controlTimeoutMs`; `guest`: where guest RAM is mapped.
- * @returns The queues.
+ * @param options `vectors`: MSI-X in use (configuration changes on vector 0); `controlTimeoutMs`.
+ * @returns The control queue.
  * @throws VirtioPciError `not-ready` when the device does not take DRIVER_OK; VfioError for refused vectors.
  */
 export function startQueues(
   transport: VirtioTransportPort,
   h: Handshake,
   areas: QueueAreas,
-  options: { readonly vectors: boolean; readonly controlTimeoutMs: number; readonly guest: GuestDmaLookup },
-): Queues {
+  options: { readonly vectors: boolean; readonly controlTimeoutMs: number },
+): ControlQueue {
   transport.setConfigVector(options.vectors ? CONFIG_VECTOR : VIRTIO_MSI_NO_VECTOR);
   const control = new ControlQueue(
     transport,
@@ -118,8 +113,7 @@ export function startQueues(
     { index: h.config.maxDataqueues, size: areas.control.size },
     options.controlTimeoutMs,
   );
-  const vector = options.vectors ? DATA_VECTOR : VIRTIO_MSI_NO_VECTOR;
-  const data = new DataPath(transport, areas.data.area, { ...areas.data.options, vector }, options.guest);
+  for (const q of areas.data) setUpDataQueue(transport, q.area, q.options);
   const status = transport.driverOk();
   const broken = DeviceStatus.DEVICE_NEEDS_RESET | DeviceStatus.FAILED;
   if ((status & DeviceStatus.DRIVER_OK) === 0 || (status & broken) !== 0) {
@@ -128,7 +122,7 @@ export function startQueues(
       `The device did not accept DRIVER_OK: status 0x${status.toString(16)}`,
     );
   }
-  return { control, data };
+  return control;
 }
 
 /**

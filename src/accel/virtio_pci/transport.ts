@@ -251,6 +251,21 @@ export class VirtioPciTransport implements Disposable {
   }
 
   /**
+   * The host address of a queue's notification register, for a thread that notifies without this object (a VM's
+   * Worker re-wraps it as a one-element `Uint16Array`: one 16-bit store, as `notify()` does).
+   *
+   * @param index The queue, set up.
+   * @returns The address.
+   */
+  notifyAddress(index: number): bigint {
+    const offset = this.#notifyOffsets.get(index);
+    if (offset === undefined) {
+      throw new RangeError(`Cannot locate queue ${index}'s notification: it is not set up`);
+    }
+    return this.#notify.address + BigInt(offset);
+  }
+
+  /**
    * Notifies the device of new buffers in a queue: one 16-bit store of the queue index at its notification address
    * (§4.1.5.2; no NOTIFICATION_DATA).
    *

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { configure, getConsoleSink, type LogLevel, reset } from "@logtape/logtape";
+import { configure, getConsoleSink, getTextFormatter, type LogLevel, reset } from "@logtape/logtape";
 
 // Every level goes to console.error (stderr), so stdout carries only command output (tables, JSON).
 const TO_STDERR = {
@@ -37,16 +37,28 @@ export function parseLogLevel(value: string): LogLevel {
   return level;
 }
 
+/** Options of `configureLogging`. */
+export interface LoggingOptions {
+  /** The VM a thread serves: its lines read `cryptobridge·vm1·vhost_user: …`. */
+  readonly vm?: string;
+}
+
 /**
- * Sends `cryptobridge.*` records at `level` and above to stderr (stdout stays for command output).
+ * Sends the `cryptobridge` loggers at `level` and above to stderr. Each thread configures its own (a Worker is an
+ * isolate of its own); a VM's thread names its VM in every line.
  *
- * @param level The lowest level to print.
+ * @param level The lowest level logged.
+ * @param options The VM this thread serves.
  */
-export async function configureLogging(level: LogLevel): Promise<void> {
+export async function configureLogging(level: LogLevel, options: LoggingOptions = {}): Promise<void> {
+  const vm = options.vm;
+  const formatter = getTextFormatter({
+    category: (c) => (vm === undefined ? c : [c[0], vm, ...c.slice(1)]).join("·"),
+  });
   await configure({
     reset: true,
     sinks: {
-      stderr: getConsoleSink({ levelMap: TO_STDERR }),
+      stderr: getConsoleSink({ levelMap: TO_STDERR, formatter }),
     },
     loggers: [
       { category: ["cryptobridge"], lowestLevel: level, sinks: ["stderr"] },

@@ -1,0 +1,144 @@
+/**
+ * The rows of `scripts/bench_report.ts` and what is derived from them: what each side measured, the OpenSSL
+ * ceiling of each case (for the chain, the two passes in a row: 1 / (1/CBC + 1/HMAC)), the bridge/OpenSSL ratios
+ * and the first performance targets (issue #6). Pure: no process is run here.
+ *
+ * @module
+ */
+
+/** The algorithms the report measures. */
+export const ALGORITHMS = ["aes-128-cbc", "aes-256-gcm", "hmac-sha256", "aes-128-cbc-hmac-sha256"] as const;
+/** One of `ALGORITHMS`. */
+export type Algorithm = (typeof ALGORITHMS)[number];
+/** How guest and daemon meet: interrupts and kicks, a busy-polling daemon, or both sides polling. */
+export type Mode = "event" | "busy" | "poll";
+
+/** The cases of a report: every algorithm at every size, in every mode. */
+export interface Matrix {
+  readonly algorithms: readonly Algorithm[];
+  readonly sizes: readonly number[];
+  readonly modes: readonly Mode[];
+}
+
+/** One `openssl speed` figure. */
+export interface OpensslRow {
+  readonly name: string;
+  readonly size: number;
+  readonly args: readonly string[];
+  readonly bytesPerSec: number;
+  readonly idleBefore: number;
+}
+
+/** One `cryptobridge bench` figure. */
+export interface BridgeRow {
+  readonly mode: Mode;
+  readonly algorithm: Algorithm;
+  readonly size: number;
+  readonly opsPerSec: number;
+  readonly bytesPerSec: number;
+  readonly latencyUs: Record<string, number>;
+  readonly verified: number;
+  readonly idleBefore: number;
+}
+
+/** A bridge figure over its OpenSSL ceiling. */
+export interface RatioRow {
+  readonly mode: Mode;
+  readonly algorithm: Algorithm;
+  readonly size: number;
+  readonly bridgeMBs: number;
+  readonly opensslMBs: number;
+  readonly ratio: number;
+}
+
+/** A performance target, met or missed. */
+export interface Target {
+  readonly mode: Mode;
+  readonly name: string;
+  readonly figure: string;
+  readonly pass: boolean;
+}
+
+/** What the report's JSON holds, as far as `--render` reads it back. */
+export interface Report {
+  readonly date: string;
+  readonly host: { readonly cpu: string; readonly openssl: string; readonly deno: string };
+  readonly settings: Matrix & {
+    readonly depth: number;
+    readonly pinServe: number;
+    readonly pinBench: number;
+  };
+  readonly bridge: BridgeRow[];
+  readonly ratios: RatioRow[];
+  readonly targets: Target[];
+}
+
+function ceilingOf(openssl: readonly OpensslRow[], algorithm: Algorithm, size: number): number {
+  const of = (name: string): number =>
+    openssl.find((o) => o.name === name && o.size === size)?.bytesPerSec ?? NaN;
+  if (algorithm !== "aes-128-cbc-hmac-sha256") return of(algorithm);
+  return 1 / (1 / of("aes-128-cbc") + 1 / of("hmac-sha256"));
+}
+
+/**
+ * Each bridge figure over the OpenSSL ceiling of its case.
+ *
+ * @param openssl The OpenSSL figures.
+ * @param bridge The bridge figures.
+ * @returns One ratio per bridge figure.
+ */
+export function ratiosOf(openssl: readonly OpensslRow[], bridge: readonly BridgeRow[]): RatioRow[] {
+  return bridge.map((b) => {
+    const ceiling = ceilingOf(openssl, b.algorithm, b.size);
+    return {
+      mode: b.mode,
+      algorithm: b.algorithm,
+      size: b.size,
+      bridgeMBs: b.bytesPerSec / 1e6,
+      opensslMBs: ceiling / 1e6,
+      ratio: b.bytesPerSec / ceiling,
+    };
+  });
+}
+
+/**
+ * The targets of issue #6 in each mode: AES-128-CBC at 16 KiB at least 0.8 of `openssl speed`, at 4 KiB at
+ * least 0.7, at 64 B at least 500 k operations/s (each only when measured).
+ *
+ * @param modes The modes measured.
+ * @param bridge The bridge figures.
+ * @param ratios Their ratios.
+ * @returns The targets, met or missed.
+ */
+export function targets(
+  modes: readonly Mode[],
+  bridge: readonly BridgeRow[],
+  ratios: readonly RatioRow[],
+): Target[] {
+  const out: Target[] = [];
+  for (const mode of modes) {
+    const ratio = (size: number): number | undefined =>
+      ratios.find((r) => r.mode === mode && r.algorithm === "aes-128-cbc" && r.size === size)?.ratio;
+    for (const [size, bar] of [[16384, 0.8], [4096, 0.7]] as const) {
+      const r = ratio(size);
+      if (r !== undefined) {
+        out.push({
+          mode,
+          name: `AES-128-CBC ${size / 1024} KiB >= ${bar} of openssl speed`,
+          figure: r.toFixed(3),
+          pass: r >= bar,
+        });
+      }
+    }
+    const small = bridge.find((b) => b.mode === mode && b.algorithm === "aes-128-cbc" && b.size === 64);
+    if (small !== undefined) {
+      out.push({
+        mode,
+        name: "AES-128-CBC 64 B >= 500 k ops/s",
+        figure: `${Math.round(small.opsPerSec).toLocaleString("en-US")} ops/s`,
+        pass: small.opsPerSec >= 500_000,
+      });
+    }
+  }
+  return out;
+}

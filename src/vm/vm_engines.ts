@@ -1,0 +1,87 @@
+/**
+ * The engines of one VM's thread: the OpenSSL software engine (each thread loads its own), and, when the daemon
+ * drives an accelerator, this VM's client of it behind a `RouterEngine`.
+ *
+ * @module
+ */
+
+import {
+  type AccelEvent,
+  type AccelTicket,
+  callControl,
+  SharedQueueClient,
+  VirtioPciClient,
+} from "../accel/virtio_pci/mod.ts";
+import type { CryptoEngine } from "../engine/engine.ts";
+import { RouterEngine } from "../engine/router.ts";
+import { SoftwareEngine } from "../engine/software/mod.ts";
+import type { Reactor } from "../os/mod.ts";
+import type { SyncCaller } from "../threads/mod.ts";
+import type { VmEvent, WorkerInit } from "./messages.ts";
+
+/** What `buildVmEngines` needs. */
+export interface VmEnginesContext {
+  readonly init: WorkerInit;
+  /** The VM's reactor (accelerator completions join it). */
+  readonly reactor: Reactor;
+  /** Synchronous calls to the main thread (accelerator sessions, DMA mappings). */
+  readonly calls: SyncCaller;
+  /** Posts an event to the main thread. */
+  readonly events: (event: VmEvent) => void;
+}
+
+/** The engines of a VM. */
+export interface VmEngines {
+  /** What the device submits to. */
+  readonly engine: CryptoEngine;
+  /** The router, when there is an accelerator. */
+  readonly router: RouterEngine | null;
+  /** This VM's accelerator counters, when there is one. */
+  readonly accelerator?: () => Record<string, unknown>;
+  /** An accelerator event from the main thread. */
+  onAccelEvent(event: unknown): void;
+  /** Closes every engine (sessions' keys zeroed). */
+  close(): void;
+}
+
+/**
+ * Builds the engines a VM's thread serves with: software alone, or this VM's client of the shared accelerator
+ * behind a router (software for everything the accelerator does not take).
+ *
+ * @param ctx The thread's init message, reactor and channels.
+ * @returns The engines.
+ */
+export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
+  const software = new SoftwareEngine();
+  const ticket = ctx.init.accel as AccelTicket | null;
+  if (ticket === null) {
+    return { engine: software, router: null, onAccelEvent: () => {}, close: () => software.close() };
+  }
+  const control = callControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
+  if (ticket.shared !== null) {
+    const shared = new SharedQueueClient(
+      ticket.shared,
+      ticket.capabilities,
+      control,
+      ctx.reactor,
+      ticket.name,
+    );
+    const router = new RouterEngine(shared, software);
+    return {
+      engine: router,
+      router,
+      accelerator: () => ({ ...shared.stats(), shared: ticket.shared!.index }),
+      onAccelEvent: () => {}, // the queue's thread answers for device failures
+      close: () => router.close(),
+    };
+  }
+  const client = new VirtioPciClient({ ticket, control, reactor: ctx.reactor });
+  const router = new RouterEngine(client, software);
+  return {
+    engine: router,
+    router,
+    accelerator: () => ({ ...client.stats() }),
+    onAccelEvent: (event) => client.onEvent(event as AccelEvent),
+    close: () => router.close(),
+  };
+}
