@@ -34,7 +34,7 @@ export interface Target {
 }
 
 /**
- * Starts serve with `count` sockets (falls back to one if serve refuses repeated `--socket`).
+ * Starts serve with `o.sockets` sockets (one VM each, each on its own thread).
  *
  * @param dir Where the sockets go.
  * @param o Mode, queues, socket count.
@@ -47,11 +47,6 @@ export async function startTarget(
   const sockets = Array.from({ length: o.sockets }, (_, i) => `${dir}/vm${i}.sock`);
   const target = await trySpawn(sockets, o);
   if (target !== null) return target;
-  if (o.sockets > 1) {
-    console.error(`warning: serve refused ${o.sockets} --socket options: fuzzing one VM`);
-    const one = await trySpawn(sockets.slice(0, 1), o);
-    if (one !== null) return one;
-  }
   throw new Error("Cannot start cryptobridge serve for fuzzing");
 }
 

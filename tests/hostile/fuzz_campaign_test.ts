@@ -7,9 +7,23 @@ import { fileURLToPath } from "node:url";
 const FUZZ = fileURLToPath(new URL("../../scripts/fuzz.ts", import.meta.url));
 
 for (const mode of ["event", "busy", "poll"]) {
-  Deno.test(`fuzz campaign: 2000 seeded inputs against serve in ${mode} mode: 0 crashes, hangs, stray writes`, async () => {
+  Deno.test(`fuzz campaign: 2000 seeded inputs against a two-VM serve in ${mode} mode: 0 crashes, hangs, stray writes`, async () => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", FUZZ, "--seed", "14", "--inputs", "2000", "--mode", mode, "--queues", "2"],
+      args: [
+        "run",
+        "-A",
+        FUZZ,
+        "--seed",
+        "14",
+        "--inputs",
+        "2000",
+        "--mode",
+        mode,
+        "--queues",
+        "2",
+        "--sockets",
+        "2",
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
