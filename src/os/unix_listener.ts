@@ -49,10 +49,12 @@ export class UnixListener implements Disposable {
    * socket of ours that nobody serves. Binds nothing, so a daemon checks every path before it binds any.
    *
    * @param path The socket path.
+   * @param owner The uid the socket file will be given, or null (the daemon's user): a stale file of theirs is
+   *   no squat.
    * @throws UnixSocketError `unsafe-directory`, `squatted`, `in-use`, `not-a-socket`.
    */
-  static check(path: string): void {
-    checkSocketPath(path);
+  static check(path: string, owner: number | null = null): void {
+    checkSocketPath(path, owner);
     let info: Deno.FileInfo;
     try {
       info = Deno.lstatSync(path);
@@ -91,7 +93,7 @@ export class UnixListener implements Disposable {
    *   the path, ("not-a-socket") when something else is there; ErrnoError when a call fails.
    */
   static listen(path: string, options: UnixListenOptions = {}): UnixListener {
-    checkSocketPath(path);
+    checkSocketPath(path, options.owner ?? null);
     const address = encodeSockaddrUn(AF_UNIX, path);
     const fd = newSocket();
     let bound = false;

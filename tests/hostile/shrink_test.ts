@@ -16,6 +16,8 @@ import { ShrinkableMemoryError } from "../../src/vhost_user/mod.ts";
 import { assertLogged, assertServesFresh, CT, IV, KEY, PT, startDaemon, waitIdle } from "./_helpers.ts";
 import { assertRingServes, RAM_SIZE, RawGuest } from "./_raw_guest.ts";
 import { startVmServer } from "../_fixtures/vm_server.ts";
+import { runDaemon } from "../../src/daemon/daemon.ts";
+import { ConfigError } from "../../src/vm/mod.ts";
 
 /** ftruncate from the front-end's side; returns errno (0 on success). */
 function shrink(ram: GuestRam, to = 0): number {
@@ -170,6 +172,27 @@ Deno.test("shrink: with the opt-in, a truncation kills only that VM's process (S
       } catch { /* exited */ }
       await c.status;
     }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("shrink: serve refuses the opt-in when the daemon would serve more than one VM, naming the fix", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cryptobridge-shrink-" });
+  try {
+    assert.throws(
+      () =>
+        runDaemon({
+          vms: [
+            { name: "a", socket: `${dir}/a.sock`, allowUnsealedMemory: true },
+            { name: "b", socket: `${dir}/b.sock` },
+          ],
+        }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === "vms[0].allowUnsealedMemory" &&
+        /SIGBUS.*daemon of its own.*memory-backend-memfd/.test(e.message),
+    );
+    assert.throws(() => Deno.lstatSync(`${dir}/a.sock`), Deno.errors.NotFound, "nothing was bound");
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
