@@ -24,7 +24,10 @@ function expected(iv: Uint8Array, pt: Uint8Array): string {
 
 /** `count` requests, 8 in flight at a time; returns how many came back OK and right. */
 async function encryptMany(driver: VirtioCryptoDriver, count: number, seed: number): Promise<number> {
-  const id = await driver.createSessionVhost({ service: "cipher", algo: CipherAlgo.AES_CBC, key: KEY, op: 1 }, "B");
+  const id = await driver.createSessionVhost(
+    { service: "cipher", algo: CipherAlgo.AES_CBC, key: KEY, op: 1 },
+    "B",
+  );
   let right = 0;
   for (let i = 0; i < count; i += 8) {
     await Promise.all(Array.from({ length: 8 }, async (_, k) => {
@@ -39,10 +42,12 @@ async function encryptMany(driver: VirtioCryptoDriver, count: number, seed: numb
   return right;
 }
 
-for (const [what, fail] of [
-  ["raises DEVICE_NEEDS_RESET", (f: FakeVirtioCrypto) => f.needsReset()],
-  ["vanishes (surprise removal)", (f: FakeVirtioCrypto) => f.vanish()],
-] as const) {
+for (
+  const [what, fail] of [
+    ["raises DEVICE_NEEDS_RESET", (f: FakeVirtioCrypto) => f.needsReset()],
+    ["vanishes (surprise removal)", (f: FakeVirtioCrypto) => f.vanish()],
+  ] as const
+) {
   Deno.test(`faults: an accelerator that ${what} under load from two VMs loses no request`, async () => {
     const fake = new FakeVirtioCrypto({ dataQueues: 2 });
     const dir = await Deno.makeTempDir({ prefix: "cryptobridge-accel-fail-" });
@@ -54,7 +59,9 @@ for (const [what, fail] of [
     });
     try {
       await daemon.ready;
-      const ds = await Promise.all(sockets.map((path) => VirtioCryptoDriver.open({ path, qemuFeatures: true })));
+      const ds = await Promise.all(
+        sockets.map((path) => VirtioCryptoDriver.open({ path, qemuFeatures: true })),
+      );
       try {
         const load = ds.map((d, i) => encryptMany(d, 192, 17 * i));
         await new Promise((r) => setTimeout(r, 5));

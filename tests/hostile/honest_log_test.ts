@@ -3,6 +3,7 @@
 // few lines, not one per request, with what was suppressed counted in the stats.
 
 import assert from "node:assert/strict";
+import { runDaemon } from "../../src/daemon/daemon.ts";
 import { Request } from "../../src/vhost_user/mod.ts";
 import { hasError } from "../_fixtures/log_capture.ts";
 import { assertServesFresh, connect, startDaemon, type TestDaemon, until, waitIdle } from "./_helpers.ts";
@@ -64,6 +65,7 @@ Deno.test("log flood: a malformed chain per request logs a burst, counts the res
   assert.equal(lines.length, 5, `at most a burst of lines: ${lines.length}`);
   assert.equal((await t.daemon.stats()).device["log_suppressed.malformed-chain"], 195);
   assert.equal((await t.daemon.stats()).device["log_suppressed"], 195);
+  assert.deepEqual((await t.daemon.snapshot()).vms[0]!.logSuppressed, { "malformed-chain": 195 });
   t.daemon.device.logLimit.flush(); // what the window's timer does when it ends
   assert.ok(
     t.logs.some((l) =>
@@ -72,4 +74,30 @@ Deno.test("log flood: a malformed chain per request logs a burst, counts the res
     t.logs.slice(-3).join("\n"),
   );
   assert.equal((await t.daemon.stats()).device["requests"], 200, "every request still completed");
+});
+
+Deno.test("log flood: the rate limit is per VM: one guest's flood is counted in its own VmSnapshot only", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cryptobridge-flood-" });
+  const sockets = [`${dir}/loud.sock`, `${dir}/quiet.sock`];
+  const daemon = runDaemon({
+    vms: [{ name: "loud", socket: sockets[0] }, { name: "quiet", socket: sockets[1] }],
+    engine: "software",
+    logLevel: "error",
+  });
+  try {
+    await daemon.ready; // each VM on its own Worker, each with its own limiter
+    using g = await RawGuest.open({ socket: sockets[0]! });
+    for (let i = 0; i < 50; i++) {
+      g.reset();
+      const status = { gpa: g.alloc(1), len: 1, write: true };
+      await g.run(g.chain([{ gpa: g.end(64), len: 16 }, status]), [status]);
+    }
+    const [loud, quiet] = (await daemon.snapshot()).vms;
+    assert.deepEqual(loud!.logSuppressed, { "malformed-chain": 45 }, "a burst of 5 shown, the rest counted");
+    assert.equal(loud!.device["log_suppressed"], 45);
+    assert.deepEqual(quiet!.logSuppressed, {});
+  } finally {
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
