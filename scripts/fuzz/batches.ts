@@ -5,11 +5,12 @@
  * @module
  */
 
-import { buildRequest, cipherRequest, hashRequest, type VirtioCryptoDriver } from "../../src/frontend/mod.ts";
+import type { VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import { createMemfd, EventFd, UnixConnection } from "../../src/os/mod.ts";
-import { CipherAlgo, HashAlgo } from "../../src/spec/virtio_crypto.ts";
+import { CipherAlgo } from "../../src/spec/virtio_crypto.ts";
 import { encodeMessage, Request } from "../../src/vhost_user/mod.ts";
 import { mutateHeader, mutateMessage, type Rng } from "./mutate.ts";
+import { closeSessions, fuzzRequest, type FuzzSession, openSessions } from "./requests.ts";
 import { openDriver, withTimeout } from "./target.ts";
 
 /** What a batch found. */
@@ -82,18 +83,11 @@ export async function dataBatch(
   for (let i = 0; i < canary.length; i++) canary[i] = (i * 131 + 7) & 0xff;
   const snapshot = canary.slice();
   try {
-    const cipher = await driver.createSessionCtrl({
-      service: "cipher",
-      algo: CipherAlgo.AES_CBC,
-      key: rng.bytes(16),
-      op: 1,
-    });
-    const hash = await driver.createSessionCtrl({ service: "hash", algo: HashAlgo.SHA_256, resultLen: 32 });
+    const sessions = await openSessions(driver, rng);
     for (let i = 0; i < o.count; i++) {
-      if (!await oneRequest(driver, rng, [cipher.id, hash.id], o.queues)) hangs++;
+      if (!await oneRequest(driver, rng, sessions, o.queues)) hangs++;
     }
-    await driver.closeSessionCtrl("cipher", cipher.id);
-    await driver.closeSessionCtrl("hash", hash.id);
+    await closeSessions(driver, sessions);
     // Before close: the view is of guest RAM, which close unmaps.
     let stray = 0;
     for (let i = 0; i < canary.length; i++) if (canary[i] !== snapshot[i]) stray++;
@@ -106,7 +100,7 @@ export async function dataBatch(
 async function oneRequest(
   driver: VirtioCryptoDriver,
   rng: Rng,
-  ids: readonly bigint[],
+  sessions: readonly FuzzSession[],
   queues: number,
 ): Promise<boolean> {
   const kind = rng.below(3);
@@ -121,10 +115,8 @@ async function oneRequest(
     if (r.id > 0n) await driver.closeSessionCtrl("cipher", r.id);
     return true;
   }
-  const len = rng.pick([16, 32, 64, 1024, 4096, 17]);
-  const iv = rng.bytes(16);
-  const req = kind === 0 ? cipherRequest(ids[0]!, true, iv, len) : hashRequest(ids[1]!, len, 32);
-  const parts = buildRequest(req, driver.layout, { iv, src_data: rng.bytes(len) });
+  const parts = fuzzRequest(driver, rng, sessions);
+  if (parts === null) return true;
   const out = parts.out.map((p, i) => i === 0 ? { bytes: mutateHeader(rng, p.bytes) } : p);
   const shape = {
     indirect: rng.below(2) === 0,
