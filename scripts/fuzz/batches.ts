@@ -71,7 +71,7 @@ export async function dataBatch(
   const driver = await openDriver({
     path: socket,
     dataQueues: o.queues,
-    queueSize: 64,
+    queueSize: rng.pick([16, 64, 256]), // ring layouts: the three rings at sizes (and so offsets) that differ
     ramSize: 24 << 20,
     slotSize: 16 << 10,
     revision1: rng.below(2) === 0,
