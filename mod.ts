@@ -14,6 +14,22 @@
  * await daemon.stop();
  * ```
  *
+ * @example Host administration from a script: list, bind, serve, give back (scripts/example_bind_serve.ts)
+ * ```ts ignore
+ * import { AdminError, bind, info, list, runDaemon, unbind } from "./mod.ts";
+ * const fn = list().find((f) => f.cryptoCapable && f.driver === "virtio-pci");
+ * if (fn === undefined) throw new Error("no virtio-crypto function on this host");
+ * const bound = bind(fn.bdf); // typed: { bdf, from, to, changed, steps, notes }; throws AdminError, PciError
+ * try {
+ *   console.log(info(fn.bdf).virtio?.numQueues);
+ *   const daemon = runDaemon({ socket: "/run/cryptobridge/vm1.sock", device: fn.bdf, engine: "accel" });
+ *   await daemon.ready;
+ *   await daemon.stop();
+ * } finally {
+ *   if (bound.changed) unbind(fn.bdf); // back to its original driver, also after an error
+ * }
+ * ```
+ *
  * @module
  */
 
@@ -62,6 +78,23 @@ export { VhostUserError } from "./src/vhost_user/mod.ts";
 export { VirtqueueError } from "./src/virtio/mod.ts";
 export { GuestMemoryError } from "./src/memory/mod.ts";
 export { ErrnoError } from "./ffi/errno.ts";
+export {
+  AdminError,
+  type AdminErrorKind,
+  bindFunction as bind,
+  type BindFunctionOptions,
+  type BindOutcome,
+  deviceInfo as info,
+  type HostOptions,
+  type InfoReport,
+  type ListEntry,
+  listFunctions as list,
+  type ListOptions,
+  unbindFunction as unbind,
+  type UnbindOptions,
+} from "./src/admin/mod.ts";
+export { PciError, type PciFunction } from "./src/pci/mod.ts";
+export { VfioError } from "./src/vfio/mod.ts";
 export { main } from "./src/cli/main.ts";
 
 if (import.meta.main) {

@@ -52,14 +52,16 @@ export const SOCK_STREAM = 1;
 export const SOCK_NONBLOCK = 0x800;
 export const SOCK_CLOEXEC = 0x80000;
 export const SOL_SOCKET = 1;
-/** getsockopt(2): the peer's `struct ucred { pid_t pid; uid_t uid; gid_t gid; }` (12 bytes). */
-export const SO_PEERCRED = 17;
 export const SCM_RIGHTS = 1;
 export const MSG_CTRUNC = 0x8;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_NOSIGNAL = 0x4000;
 export const MSG_CMSG_CLOEXEC = 0x40000000;
 export const SHUT_RDWR = 2;
+/** Datagram sockets (sd_notify's $NOTIFY_SOCKET is one). */
+export const SOCK_DGRAM = 2;
+/** getsockopt(SOL_SOCKET, SO_PEERCRED): the peer's `struct ucred` (asm-generic/socket.h). */
+export const SO_PEERCRED = 17;
 /** Most descriptors the kernel accepts in one SCM_RIGHTS message (include/net/scm.h). */
 export const SCM_MAX_FD = 253;
 

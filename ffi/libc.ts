@@ -19,6 +19,8 @@ let library: Deno.DynamicLibrary<typeof symbols>;
 try {
   library = Deno.dlopen("libc.so.6", symbols);
 } catch (e) {
+  // A missing --allow-ffi is not a missing library: rethrown as is, so the CLI can name the flag.
+  if (e instanceof Deno.errors.NotCapable) throw e;
   throw new Error("Cannot load libc.so.6: cryptobridge needs glibc on x86-64 Linux", { cause: e });
 }
 

@@ -186,16 +186,6 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
-  getsockopt: {
-    parameters: [
-      "i32", // int sockfd
-      "i32", // int level
-      "i32", // int optname
-      "buffer", // void *optval
-      "buffer", // socklen_t *optlen
-    ],
-    result: "i32",
-  },
   pipe2: {
     parameters: [
       "buffer", // int pipefd[2]
@@ -355,6 +345,37 @@ export const LIBC_SYMBOLS = {
     parameters: [
       "i32", // pid_t pid
       "i32", // int sig
+    ],
+    result: "i32",
+  },
+  /** Mode of a socket before bind(2): its file is born with it (minus the umask), never more open. */
+  fchmod: {
+    parameters: [
+      "i32", // int fd
+      "u32", // mode_t mode
+    ],
+    result: "i32",
+  },
+  /** Datagrams to an address (sd_notify's $NOTIFY_SOCKET). */
+  sendto: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const void *buf
+      "usize", // size_t len
+      "i32", // int flags
+      "buffer", // const struct sockaddr *dest_addr
+      "u32", // socklen_t addrlen
+    ],
+    result: "isize",
+  },
+  /** SO_PEERCRED: who is at the other end of a Unix stream socket. */
+  getsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level
+      "i32", // int optname
+      "buffer", // void *optval
+      "buffer", // socklen_t *optlen
     ],
     result: "i32",
   },

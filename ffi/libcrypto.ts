@@ -242,6 +242,8 @@ let library: Deno.DynamicLibrary<typeof symbols>;
 try {
   library = Deno.dlopen("libcrypto.so.3", symbols);
 } catch (cause) {
+  // A missing --allow-ffi is not a missing package: rethrown as is, so the CLI can name the flag.
+  if (cause instanceof Deno.errors.NotCapable) throw cause;
   throw new Error(
     "Cannot load libcrypto.so.3: install the Debian package libssl3 (apt-get install libssl3)",
     {

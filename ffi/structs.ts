@@ -290,6 +290,46 @@ export function encodeSockaddrUn(family: number, path: string): Uint8Array<Array
   return out;
 }
 
+/**
+ * Builds a `struct sockaddr_un` for an abstract address (unix(7)): `sun_path[0]` is NUL and the name follows,
+ * not NUL-terminated, so the address length is exact: `offsetof(sun_path) + 1 + name bytes`.
+ *
+ * @param family `AF_UNIX`.
+ * @param name The name, without the leading NUL (sd_notify's `@name` without the `@`).
+ * @returns The address and the length to pass as `addrlen`.
+ * @throws RangeError when the name is longer than 107 bytes.
+ */
+export function encodeAbstractSockaddrUn(
+  family: number,
+  name: string,
+): { address: Uint8Array<ArrayBuffer>; length: number } {
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length > SOCKADDR_UN_PATH_MAX) {
+    throw new RangeError(
+      `Cannot use abstract unix socket name @${name}: it must be at most ${SOCKADDR_UN_PATH_MAX} bytes: current length is ${bytes.length}`,
+    );
+  }
+  const address = new Uint8Array(new ArrayBuffer(SOCKADDR_UN_SIZE));
+  new DataView(address.buffer).setUint16(0, family, true);
+  address.set(bytes, SOCKADDR_UN_PATH + 1);
+  return { address, length: SOCKADDR_UN_PATH + 1 + bytes.length };
+}
+
+// struct ucred {
+//   pid_t pid;   @0
+//   uid_t uid;   @4
+//   gid_t gid;   @8
+// }              12 bytes
+
+/** `sizeof(struct ucred)`. */
+export const UCRED_SIZE = 12;
+/** `offsetof(struct ucred, pid)`. */
+export const UCRED_PID = 0;
+/** `offsetof(struct ucred, uid)`. */
+export const UCRED_UID = 4;
+/** `offsetof(struct ucred, gid)`. */
+export const UCRED_GID = 8;
+
 // struct linux_dirent64 { __u64 d_ino @0; __s64 d_off @8; unsigned short d_reclen @16; unsigned char d_type @18;
 //   char d_name[] @19 (NUL-terminated) }   records are d_reclen bytes, 8-byte aligned
 /** `struct linux_dirent64` (getdents64). */

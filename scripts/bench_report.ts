@@ -11,12 +11,15 @@
  * it is the two passes in a row, 1 / (1/CBC + 1/HMAC). The JSON also keeps `-aead -evp aes-256-gcm` (per-message
  * IV, AAD and tag, as a request does) and OpenSSL's stitched `aes-128-cbc-hmac-sha256` for reference.
  *
+ * Then the two-VM cases (`scripts/bench_two_vms.ts`): the daemon's CPU time per request with one VM and with two,
+ * one VM beside a flooding neighbour, and beside one killed and restarted.
+ *
  * The machine may be shared: before each measurement the script waits (up to 60 s) until the CPUs are idle, and
  * records how idle they were. `--repeat N` keeps the best of N for both sides. This is a script, not a test.
  *
  * Usage: deno run -A scripts/bench_report.ts [--out DIR] [--duration S] [--warmup S] [--depth N] [--repeat N]
  *        [--algo LIST] [--size LIST] [--modes event,busy,poll] [--pin-serve CPU] [--pin-bench CPU]
- *        [--openssl-seconds S] [--no-wait-idle] [--quick]
+ *        [--openssl-seconds S] [--no-wait-idle] [--quick] [--two-vm-sizes LIST|none] [--two-vm-count N]
  *        deno run -A scripts/bench_report.ts --render FILE.json   (chart and ratios again from a report)
  *
  * @module
@@ -25,6 +28,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { measureAll, type MeasureSettings, run } from "./bench_measure.ts";
+import { formatTwoVms, measureTwoVms, type TwoVmReport } from "./bench_two_vms.ts";
 import { output } from "./bench_output.ts";
 import {
   type Algorithm,
@@ -53,6 +57,8 @@ const { values } = parseArgs({
     "no-wait-idle": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
     render: { type: "string" },
+    "two-vm-sizes": { type: "string", default: "64,4096,16384" },
+    "two-vm-count": { type: "string", default: "200000" },
   },
 });
 
@@ -76,6 +82,7 @@ const measure: MeasureSettings = {
 
 async function main(matrix: Matrix): Promise<void> {
   const { openssl, bridge } = await measureAll(matrix, measure);
+  const twoVms = await twoVmCases();
   const ratios = ratiosOf(openssl, bridge);
   const t = targets(modes, bridge, ratios);
   const host = {
@@ -109,9 +116,26 @@ async function main(matrix: Matrix): Promise<void> {
     bridge,
     ratios,
     targets: t,
+    ...(twoVms !== null ? { twoVms } : {}),
   };
   await Deno.writeTextFile(json, JSON.stringify(report, null, 2) + "\n");
   await output(report, json);
+  if (twoVms !== null) console.log(formatTwoVms(twoVms));
+}
+
+/** The two-VM cases (cost per request, flood, restart), unless `--two-vm-sizes none`. */
+async function twoVmCases(): Promise<TwoVmReport | null> {
+  if (values["two-vm-sizes"] === "none") return null;
+  console.error("two VMs: cost per request, flood, restart");
+  return await measureTwoVms({
+    mod: measure.mod,
+    pinServe: measure.pinServe,
+    pinBench: measure.pinBench,
+    sizes: values["two-vm-sizes"].split(",").map((x) => Number(x.trim())),
+    depth: measure.depth,
+    count: quick ? 20_000 : Number(values["two-vm-count"]),
+    duration: measure.duration,
+  });
 }
 
 if (values.render !== undefined) {

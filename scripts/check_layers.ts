@@ -106,6 +106,7 @@ export const LAYERS: readonly Layer[] = [
     imports: [
       "src/vm/",
       "src/threads/",
+      "src/metrics/snapshot.ts",
       "src/logging/",
       "src/vhost_user/",
       "src/crypto/",
@@ -116,6 +117,12 @@ export const LAYERS: readonly Layer[] = [
       SPEC,
     ],
   },
+  // The control socket: JSON-RPC over the project's own sockets; it knows the daemon only by its DaemonControl.
+  { prefix: "src/control/", imports: ["src/control/", "src/os/"] },
+  // Metrics: the exposition format, a registry fed by a snapshot callback, Deno's HTTP server; no FFI.
+  { prefix: "src/metrics/", imports: ["src/metrics/"] },
+  // sd_notify over the project's datagram sockets.
+  { prefix: "src/systemd/", imports: ["src/systemd/", "src/os/"] },
   { prefix: "src/daemon/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "src/cli/", imports: ["src/", "ffi/errno.ts"] },
   { prefix: "mod.ts", imports: ["src/", "ffi/errno.ts"] },

@@ -16,7 +16,14 @@
 
 import { summarize } from "./ci_summary.ts";
 
-const SYSTEM_PERMISSIONS = ["--allow-ffi", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+const SYSTEM_PERMISSIONS = [
+  "--allow-ffi",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-net",
+];
 const PURE_DIRS = ["tests/spec", "tests/memory", "tests/virtio", "tests/crypto", "tests/log"];
 const EXCLUDED_DIRS = new Set([
   "_fixtures",

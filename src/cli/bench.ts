@@ -14,6 +14,7 @@ import type { BenchConfig, BenchProgress } from "./bench_run.ts";
 import { pinSelf, type ServeProcess, startServe } from "./bench_serve.ts";
 import { VERSION } from "../daemon/version.ts";
 import { runOnSockets, totals, type VmResults } from "./bench_vms.ts";
+import { formatNeighbour, type NeighbourReport, runBesideNeighbour } from "./bench_neighbour.ts";
 
 // Re-exported: callers look for the parser of a command in the command's module.
 export { type BenchOptions, parseBenchOptions, sessionLayout, sizes } from "./bench_options.ts";
@@ -28,6 +29,10 @@ Back-end:
                          without it, bench starts \`cryptobridge serve\` in a separate process and measures it.
                          Repeat it to drive several VMs at once: results per VM and in total
   --vms N                VMs (sockets) of the serve bench starts itself, 1-16 (default 1)
+  --neighbour MODE       with two VMs or more, the last one is a neighbour in its own process while the
+                         others run the cases: flood (AES-128-CBC 16 KiB at depth 1024; each case runs
+                         alone, then beside the flood) or restart (killed with SIGKILL mid-load and started
+                         again, over and over; a measured VM's worst latency is its longest stall)
   --poll                 start that serve with --poll (rings served by polling, no kicks)
   --busy-poll US         start that serve with --busy-poll US (after a kick, poll the ring for US µs)
   --pin-serve CPU        run that serve on one CPU (taskset -c CPU)
@@ -94,6 +99,15 @@ export async function bench(args: string[]): Promise<number> {
       });
     }
     const sockets = o.sockets.length > 0 ? o.sockets : serve!.sockets;
+    if (o.neighbour !== undefined) {
+      const r = await runBesideNeighbour(benchConfig(o, sockets, null), sockets, {
+        mode: o.neighbour,
+        ...(o.pinBench !== undefined ? { cpu: o.pinBench } : {}),
+      });
+      if (o.json) console.log(JSON.stringify(neighbourReport(o, serve, r), null, 2));
+      else console.log(formatNeighbour(r));
+      return 0;
+    }
     const vms = await runWithProgress(o, sockets);
     if (o.json) console.log(JSON.stringify(report(o, { version: VERSION, serve }, vms), null, 2));
     else console.log(formatVms(vms));
@@ -107,7 +121,20 @@ export async function bench(args: string[]): Promise<number> {
 /** Runs every case on every socket, with a progress line on a terminal (cleared before the results print). */
 async function runWithProgress(o: BenchOptions, sockets: readonly string[]): Promise<VmResults[]> {
   const progress = progressLine();
-  const config: BenchConfig = {
+  try {
+    return await runOnSockets(benchConfig(o, sockets, progress), sockets);
+  } finally {
+    progress?.clear();
+  }
+}
+
+/** The run's configuration from the options (its socket is replaced per VM). */
+function benchConfig(
+  o: BenchOptions,
+  sockets: readonly string[],
+  progress: { update: (p: BenchProgress) => void } | null,
+): BenchConfig {
+  return {
     socket: sockets[0]!,
     algorithms: o.algorithms,
     sizes: o.sizes,
@@ -123,11 +150,12 @@ async function runWithProgress(o: BenchOptions, sockets: readonly string[]): Pro
     queueSize: o.queueSize,
     ...(progress !== null ? { onProgress: progress.update } : {}),
   };
-  try {
-    return await runOnSockets(config, sockets);
-  } finally {
-    progress?.clear();
-  }
+}
+
+/** The JSON document of a neighbour run: the usual header, then the report. */
+function neighbourReport(o: BenchOptions, serve: ServeProcess | null, r: NeighbourReport): object {
+  const base = report(o, { version: VERSION, serve }, r.beside);
+  return { ...base, neighbour: r };
 }
 
 /** The table of each VM, and of all of them together when there are several. */

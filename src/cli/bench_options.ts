@@ -15,6 +15,7 @@ import {
   isBenchAlgorithm,
 } from "../frontend/mod.ts";
 import { parseCommand } from "./args.ts";
+import type { NeighbourMode } from "./bench_neighbour.ts";
 import type { BenchConfig } from "./bench_run.ts";
 import { UsageError } from "./errors.ts";
 
@@ -32,6 +33,8 @@ export interface BenchOptions extends Omit<BenchConfig, "socket" | "onProgress">
   readonly pinServe?: number;
   /** CPU for this process. */
   readonly pinBench?: number;
+  /** The last VM is a neighbour that floods or is killed and restarted while the others run the cases. */
+  readonly neighbour?: NeighbourMode;
   readonly json: boolean;
   readonly help: boolean;
 }
@@ -40,6 +43,7 @@ export interface BenchOptions extends Omit<BenchConfig, "socket" | "onProgress">
 const BENCH_FLAGS = {
   socket: { type: "string", multiple: true },
   vms: { type: "string" },
+  neighbour: { type: "string" },
   poll: { type: "boolean" },
   "busy-poll": { type: "string" },
   "pin-serve": { type: "string" },
@@ -77,9 +81,11 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   // is reported.
   const limits = runLimits(v);
   const queueSize = queueSizeOf(v["queue-size"] ?? "1024");
+  const vms = integer("--vms", v.vms ?? "1", 1, 16);
   return {
     sockets,
-    vms: integer("--vms", v.vms ?? "1", 1, 16),
+    vms,
+    ...neighbourOf(str(v.neighbour), sockets.length || vms, limits),
     poll: v.poll === true,
     ...optionalInt("busyPollUs", "--busy-poll", v["busy-poll"], 0, 100_000),
     ...optionalInt("pinServe", "--pin-serve", v["pin-serve"], 0, 4095),
@@ -132,6 +138,25 @@ function runLimits(
     ...(count !== undefined ? { count } : {}),
     warmupMs: warmup * 1000,
   };
+}
+
+/** `--neighbour`: flood or restart, with at least two VMs and a run sized by `--duration`. */
+function neighbourOf(
+  value: string | undefined,
+  vms: number,
+  limits: { readonly count?: number },
+): { readonly neighbour?: NeighbourMode } {
+  if (value === undefined) return {};
+  if (value !== "flood" && value !== "restart") {
+    throw new UsageError(`--neighbour must be flood or restart: current value is ${value}`);
+  }
+  if (vms < 2) {
+    throw new UsageError(`--neighbour needs two VMs or more: give --socket twice, or --vms 2`);
+  }
+  if (limits.count !== undefined) {
+    throw new UsageError(`--neighbour runs for a time: use --duration instead of --count`);
+  }
+  return { neighbour: value };
 }
 
 function queueSizeOf(value: string | boolean): number {

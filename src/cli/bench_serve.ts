@@ -63,6 +63,7 @@ export function selfCommand(args: readonly string[], denoFlags: readonly string[
  */
 export async function startServe(o: ServeProcessOptions): Promise<ServeProcess> {
   const command = serveCommand(o);
+  isSocket(o.socket); // a missing --allow-read throws here, before a child is started
   const child = new Deno.Command(command[0]!, {
     args: command.slice(1),
     stdin: "null",
@@ -121,7 +122,8 @@ function serveCommand(o: ServeProcessOptions): string[] {
 function isSocket(path: string): boolean {
   try {
     return Deno.statSync(path).isSocket === true;
-  } catch {
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e; // a missing --allow-read: say so, do not wait for nothing
     return false;
   }
 }

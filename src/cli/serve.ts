@@ -5,7 +5,7 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
+import { getLogger, type LogLevel } from "@logtape/logtape";
 import { type Daemon, runDaemon } from "../daemon/daemon.ts";
 import { ENGINE_CHOICES } from "../daemon/engines.ts";
 import { configureLogging, LOG_LEVELS } from "../logging/logging.ts";
@@ -14,7 +14,8 @@ import { DEFAULT_SOCKET_TEXT } from "../daemon/paths.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";
 import { parseCommand } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { daemonOptions, SERVE_OPTIONS } from "./serve_options.ts";
+import { daemonOptions, hostEndpoints, SERVE_OPTIONS } from "./serve_options.ts";
+import { type HostServices, startHostServices } from "../daemon/host_services.ts";
 import { formatAccelerator, formatSharedAccelerator, formatVmStats, qemuOptions } from "./serve_output.ts";
 import { mergeCapabilities } from "../engine/capabilities.ts";
 
@@ -51,13 +52,20 @@ thread. Options:
                         given and software for what it cannot do (or for everything if it cannot start); accel
                         also uses both, but fails when the accelerator cannot start; software ignores --device
   --log-level LEVEL     ${LOG_LEVELS.join(", ")} (default info)
+  --log-format FORMAT   text (default) or json: one JSON object per line, for journald and log shippers
+  --control PATH        the control socket (JSON-RPC, docs/control.md; mode 0600), default
+                        cryptobridge-control.sock beside the first VM's socket; --no-control for none
+  --metrics ADDR        serve Prometheus metrics at http://ADDR/metrics: 127.0.0.1:PORT, [::1]:PORT or a
+                        socket path (docs/operations.md, "Metrics")
   -h, --help            show this help
 
 Sockets are created mode 0600 (the --config file sets mode, owner and group per VM), in a directory that other
 users cannot write. Every path and setting is checked before any socket is bound. Start the daemon before QEMU:
 QEMU reads the device's readiness when it starts. On start, serve prints the QEMU options that attach each VM.
 SIGINT or SIGTERM stop it: every VM's sessions are closed, keys zeroed, sockets removed, and each VM's counters
-are printed.`;
+are printed. Under systemd (Type=notify, packaging/cryptobridge.service) it sends READY=1 to $NOTIFY_SOCKET once
+every socket listens, and STOPPING=1 when it stops. \`cryptobridge status\` and \`cryptobridge vm\` talk to the
+control socket: VMs are added and removed there without a restart (docs/control.md).`;
 
 /**
  * Runs `serve`.
@@ -77,19 +85,30 @@ export async function serve(args: string[]): Promise<number> {
     );
   }
   const options = daemonOptions(values, lists["socket"] ?? []);
-  await configureLogging(options.logLevel ?? "info");
+  const format = options.logFormat ?? "text";
+  const mainLogging = (level: LogLevel): Promise<void> => configureLogging(level, { format });
+  await mainLogging(options.logLevel ?? "info");
+  using stop = listenForStop(); // from now: a SIGTERM while starting stops cleanly once started
   const daemon = runDaemon(options);
+  let services: HostServices;
   try {
     await daemon.ready;
+    const endpoints = hostEndpoints(values, daemon.socket);
+    services = await startHostServices(daemon, {
+      ...endpoints,
+      device: options.device ?? null,
+      logLevel: options.logLevel ?? "info",
+      configureMainLogging: mainLogging,
+    });
   } catch (e) {
     await daemon.stop();
     throw e;
   }
-  announce(daemon);
-  return await serveUntilSignal(daemon);
+  announce(daemon, services);
+  return await serveUntilSignal(daemon, services, stop.signal);
 }
 
-function announce(daemon: Daemon): void {
+function announce(daemon: Daemon, services: HostServices): void {
   const engine = daemon.engine;
   const shared = daemon.accelerator;
   const accel = daemon.accel?.name ?? shared?.name;
@@ -108,6 +127,10 @@ function announce(daemon: Daemon): void {
       `cryptobridge serving VM ${vm.config.name} on ${vm.config.socket} (engine: ${name}, ${where})`,
     );
   }
+  if (services.control !== null) console.log(`Control socket: ${services.control} (cryptobridge status)`);
+  if (services.metrics !== null) {
+    console.log(`Metrics: ${services.metrics} (Prometheus text format, /metrics)`);
+  }
   const first = daemon.vms[0]!.config;
   console.log(
     `Attach a VM with these QEMU options (add vectors=0 to the device when QEMU runs without KVM):\n  ${
@@ -116,18 +139,33 @@ function announce(daemon: Daemon): void {
   );
 }
 
-async function serveUntilSignal(daemon: Daemon): Promise<number> {
-  const stop = (): void => {
-    log.info("signal received: stopping");
-    daemon.stop();
+/** SIGINT and SIGTERM, listened for until disposed. */
+function listenForStop(): { readonly signal: Promise<Deno.Signal> } & Disposable {
+  let received!: (s: Deno.Signal) => void;
+  const signal = new Promise<Deno.Signal>((resolve) => received = resolve);
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, () => received(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  return {
+    signal,
+    [Symbol.dispose]: () => {
+      for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    },
   };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+}
+
+async function serveUntilSignal(
+  daemon: Daemon,
+  services: HostServices,
+  signal: Promise<string>,
+): Promise<number> {
+  void signal.then((s) => {
+    log.info("{signal} received: stopping", { signal: s });
+    void services.close(s).finally(() => daemon.stop());
+  });
   try {
     await daemon.done;
   } finally {
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
+    await services.close("the daemon stopped");
   }
   const last = await daemon.stop();
   for (const vm of last.vms) console.log(formatVmStats(vm));

@@ -9,7 +9,9 @@ import type { LogLevel } from "@logtape/logtape";
 import { readConfigFile } from "../daemon/config_file.ts";
 import type { DaemonOptions } from "../daemon/daemon.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "../daemon/engines.ts";
-import { parseLogLevel } from "../logging/logging.ts";
+import { type LogFormat, parseLogFormat, parseLogLevel } from "../logging/logging.ts";
+import { controlPathBeside } from "../control/paths.ts";
+import { parseMetricsAddress } from "../metrics/mod.ts";
 import { defaultSocketPath } from "../daemon/paths.ts";
 import { normalizeBdf } from "../pci/mod.ts";
 import { ConfigError, VM_DEFAULTS, vmsFromSockets } from "../vm/mod.ts";
@@ -29,6 +31,10 @@ export const SERVE_OPTIONS = {
   device: { type: "string" },
   engine: { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  control: { type: "string" },
+  "no-control": { type: "boolean" },
+  metrics: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -130,5 +136,54 @@ export function daemonOptions(values: Values, sockets: readonly string[]): Daemo
     poll: values["poll"] === true || base.poll === true,
     busyPollUs: intOption("--busy-poll", values["busy-poll"], base.busyPollUs ?? 0, 0, 100_000),
     logLevel: logLevelOption(values["log-level"], base.logLevel ?? "info"),
+    logFormat: logFormatOption(values["log-format"]),
   };
+}
+
+/**
+ * `--log-format`, checked.
+ *
+ * @param value The option's value.
+ * @returns The format (default text).
+ */
+export function logFormatOption(value: string | boolean | undefined): LogFormat {
+  try {
+    return parseLogFormat(stringOption(value, "text"));
+  } catch (e) {
+    throw new UsageError(`--log-format: ${(e as Error).message}`);
+  }
+}
+
+/** Where serve's host services listen. */
+export interface HostEndpoints {
+  /** The control socket, or null (`--no-control`). */
+  readonly control: string | null;
+  /** The metrics address, or null. */
+  readonly metrics: string | null;
+}
+
+/**
+ * `--control`, `--no-control` and `--metrics`, checked.
+ *
+ * @param values The single-valued options.
+ * @param firstSocket The first VM's socket (the control socket goes beside it by default).
+ * @returns The endpoints.
+ * @throws UsageError for both --control and --no-control, or a malformed --metrics.
+ */
+export function hostEndpoints(values: Values, firstSocket: string): HostEndpoints {
+  if (values["no-control"] === true && values["control"] !== undefined) {
+    throw new UsageError("Give --control PATH or --no-control, not both");
+  }
+  const control = values["no-control"] === true
+    ? null
+    : stringOption(values["control"], controlPathBeside(firstSocket));
+  const metrics = typeof values["metrics"] === "string" ? values["metrics"] : null;
+  if (metrics !== null) {
+    try {
+      parseMetricsAddress(metrics);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return { control, metrics };
 }

@@ -10,16 +10,19 @@
 import { getLogger, type LogLevel } from "@logtape/logtape";
 import type { HostStats, VirtioPciEngine, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
 import type { CryptoDevice } from "../crypto/device.ts";
+import type { LogFormat } from "../logging/format.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine, type RouterStats } from "../engine/router.ts";
 import { Reactor, UnixListener } from "../os/mod.ts";
 import type { VhostUserServer } from "../vhost_user/mod.ts";
 import { checkUnique, parseVmConfig, type VmConfig, vmsFromSockets } from "../vm/config.ts";
+import { innerEngine } from "../vm/vm_engines.ts";
 import type { ServingMode, VmSnapshot } from "../vm/vm_service.ts";
 import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
 import { type EngineChoice, type Engines, setUpEngines } from "./engines.ts";
 import { type HostedVm, hostInline, hostOnWorker } from "./hosted_vm.ts";
 import { defaultSocketPath } from "./paths.ts";
+import { type VmHoster, VmRoster } from "./vm_roster.ts";
 
 const log = getLogger(["cryptobridge", "daemon"]);
 
@@ -53,6 +56,8 @@ export interface DaemonOptions {
   readonly placement?: "worker" | "inline";
   /** What VM threads log (they configure their own logging). Default "info". */
   readonly logLevel?: LogLevel;
+  /** How VM threads write log lines (`--log-format`). Default "text". */
+  readonly logFormat?: LogFormat;
 }
 
 /** The counters `cryptobridge serve` prints when it stops (inline placement: the engines are here). */
@@ -76,7 +81,7 @@ export interface DaemonSnapshot {
 export interface Daemon {
   /** The first VM's socket path. */
   readonly socket: string;
-  /** The VMs, in order. */
+  /** The VMs, in order (VMs added at run time last; removed ones gone). */
   readonly vms: readonly HostedVm[];
   /** The first VM's device (inline placement only: a Worker's objects live in its thread). */
   readonly device: CryptoDevice;
@@ -100,6 +105,24 @@ export interface Daemon {
   readonly done: Promise<void>;
   /** Stops serving: front-ends dropped, sessions closed, socket files removed. Idempotent. */
   stop(): Promise<DaemonSnapshot>;
+  /**
+   * Serves one more VM, the others untouched (`vm.add`).
+   *
+   * @param entry Its settings, as a configuration file's `vms` entry.
+   * @returns The VM, serving.
+   * @throws ConfigError naming the field (a taken name or socket too), UnixSocketError, RosterError.
+   */
+  addVm(entry: unknown): Promise<HostedVm>;
+  /**
+   * Stops serving one VM: front-end dropped, sessions closed (keys zeroed), socket removed (`vm.remove`).
+   *
+   * @param name The VM.
+   * @returns Its last snapshot (null when its thread had died).
+   * @throws RosterError `not-found`.
+   */
+  removeVm(name: string): Promise<VmSnapshot | null>;
+  /** Every VM's thread logs at `level` from now on (the main thread's logging is the caller's). */
+  setLogLevel(level: LogLevel): void;
 }
 
 /**
@@ -186,20 +209,25 @@ function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixLi
     expectedVms: vms.length,
   });
   const hosted: HostedVm[] = [];
+  let logLevel = options.logLevel ?? "info";
+  const host: VmHoster = (config, listener) =>
+    hostOnWorker({
+      config,
+      listener,
+      logLevel,
+      logFormat: options.logFormat ?? "text",
+      serving: serving(options),
+      accel: hub?.link(config) ?? null,
+    });
   const ready = (async () => {
-    for (const [i, config] of vms.entries()) {
-      hosted.push(
-        await hostOnWorker({
-          config,
-          listener: listeners[i]!,
-          logLevel: options.logLevel ?? "info",
-          serving: serving(options),
-          accel: hub?.link(config) ?? null,
-        }),
-      );
-    }
+    for (const [i, config] of vms.entries()) hosted.push(await host(config, listeners[i]!));
   })();
-  return assemble({ hosted, listeners, ready, engines: null, reactor: null, hub });
+  const roster = new VmRoster(hosted, host);
+  const setLevel = (level: LogLevel): void => {
+    logLevel = level; // for VMs added or restarted later
+    for (const h of roster.hosted) h.setLogLevel(level);
+  };
+  return assemble({ roster, listeners, ready, engines: null, reactor: null, hub, setLevel });
 }
 
 function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListener[]): Daemon {
@@ -213,19 +241,23 @@ function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListe
     reactor.close();
     throw e;
   }
-  const hosted = vms.map((config, i) =>
+  const accel = engines.accel;
+  const hostNow = (config: VmConfig, listener: UnixListener): HostedVm =>
     hostInline({
       config,
       engine: engines.engine,
       router: engines.router,
       reactor,
-      listener: listeners[i]!,
+      listener,
       serving: serving(options),
-    })
-  );
+      pathOf: (s) => (accel !== null && innerEngine(s) === accel ? "accelerator" : "software"),
+    });
+  const host: VmHoster = (config, listener) => Promise.resolve(hostNow(config, listener));
+  const hosted = vms.map((config, i) => hostNow(config, listeners[i]!));
   const owned = typeof options.engine !== "object";
   return assemble({
-    hosted,
+    roster: new VmRoster(hosted, host),
+    setLevel: () => {},
     listeners,
     ready: Promise.resolve(),
     engines: { ...engines, owned },
@@ -235,7 +267,8 @@ function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListe
 }
 
 interface Parts {
-  readonly hosted: HostedVm[];
+  readonly roster: VmRoster;
+  readonly setLevel: (level: LogLevel) => void;
   readonly listeners: readonly UnixListener[];
   readonly ready: Promise<void>;
   readonly engines: (Engines & { readonly owned: boolean }) | null;
@@ -248,16 +281,17 @@ function assemble(p: Parts): Daemon {
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => resolveDone = resolve);
   const snapshot = async (): Promise<DaemonSnapshot> => ({
-    vms: await Promise.all(p.hosted.map((h) => h.snapshot())),
+    vms: await Promise.all(p.roster.hosted.map((h) => h.snapshot())),
     accelerator: p.hub?.stats() ?? null,
   });
   let stopping: Promise<DaemonSnapshot> | null = null;
   const stop = (): Promise<DaemonSnapshot> => {
+    p.roster.close();
     stopping ??= stopAll(p, running).finally(resolveDone);
     return stopping;
   };
   p.ready.catch(() => stop());
-  const first = (): HostedVm => p.hosted[0]!;
+  const first = (): HostedVm => p.roster.hosted[0]!;
   const inlineOnly = <T>(what: string, get: (h: HostedVm) => T): T => {
     const h = first();
     if (h.service === null) {
@@ -267,7 +301,9 @@ function assemble(p: Parts): Daemon {
   };
   return {
     socket: p.listeners[0]!.path,
-    vms: p.hosted,
+    get vms() {
+      return p.roster.hosted;
+    },
     get device() {
       return inlineOnly("device", (h) => h.service!.device);
     },
@@ -283,12 +319,15 @@ function assemble(p: Parts): Daemon {
     ready: p.ready,
     done,
     stop,
+    addVm: (entry) => p.roster.add(entry),
+    removeVm: (name) => p.roster.remove(name),
+    setLogLevel: (level) => p.setLevel(level),
   };
 }
 
 async function stopAll(p: Parts, running: Promise<void>): Promise<DaemonSnapshot> {
   await p.ready.catch(() => {}); // a VM still starting finishes starting, then stops with the rest
-  const last = await Promise.all(p.hosted.map((h) => h.stop()));
+  const last = await Promise.all(p.roster.hosted.map((h) => h.stop()));
   const vms = last.filter((s): s is VmSnapshot => s !== null);
   if (p.reactor !== null) {
     p.reactor.stop();
@@ -298,6 +337,7 @@ async function stopAll(p: Parts, running: Promise<void>): Promise<DaemonSnapshot
   }
   await p.hub?.close();
   for (const l of p.listeners) l.close();
+  for (const h of p.roster.hosted) h.listener.close(); // VMs added at run time
   log.info("stopped: {stats}", { stats: JSON.stringify(vms.map((v) => ({ name: v.name, ...v.device }))) });
   return { vms, accelerator: p.hub?.stats() ?? null };
 }
@@ -315,7 +355,7 @@ function chooseEngines(options: DaemonOptions, reactor: Reactor): Engines {
 }
 
 async function firstStats(p: Parts): Promise<DaemonStats> {
-  const first = p.hosted[0]!;
+  const first = p.roster.hosted[0]!;
   if (first.service !== null) {
     const r = p.engines?.router?.stats;
     return {

@@ -7,7 +7,10 @@
  * @module
  */
 
-import { configure, getConsoleSink, getTextFormatter, type LogLevel, reset } from "@logtape/logtape";
+import { configure, getConsoleSink, type LogLevel, reset } from "@logtape/logtape";
+import { type LogFormat, logFormatter } from "./format.ts";
+
+export { LOG_FORMATS, type LogFormat, parseLogFormat } from "./format.ts";
 
 // Every level goes to console.error (stderr), so stdout carries only command output (tables, JSON).
 const TO_STDERR = {
@@ -39,8 +42,10 @@ export function parseLogLevel(value: string): LogLevel {
 
 /** Options of `configureLogging`. */
 export interface LoggingOptions {
-  /** The VM a thread serves: its lines read `cryptobridge·vm1·vhost_user: …`. */
+  /** The VM a thread serves: its lines read `cryptobridge·vm1·vhost_user: …` (json: a `vm` property). */
   readonly vm?: string;
+  /** `text` (default) or `json`: one JSON object per line, for journald and log shippers (`--log-format`). */
+  readonly format?: LogFormat;
 }
 
 /**
@@ -48,13 +53,13 @@ export interface LoggingOptions {
  * isolate of its own); a VM's thread names its VM in every line.
  *
  * @param level The lowest level logged.
- * @param options The VM this thread serves.
+ * @param options The VM this thread serves; the line format.
  */
 export async function configureLogging(level: LogLevel, options: LoggingOptions = {}): Promise<void> {
-  const vm = options.vm;
-  const formatter = getTextFormatter({
-    category: (c) => (vm === undefined ? c : [c[0], vm, ...c.slice(1)]).join("·"),
-  });
+  const formatter = logFormatter(
+    options.format ?? "text",
+    options.vm === undefined ? {} : { vm: options.vm },
+  );
   await configure({
     reset: true,
     sinks: {

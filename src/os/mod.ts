@@ -28,6 +28,8 @@ export {
   type UnixSocketErrorKind,
 } from "./unix_socket.ts";
 export { UnixListener, type UnixListenOptions } from "./unix_listener.ts";
+export { type PeerCredentials, peerCredentials, sendNow } from "./socket_ops.ts";
+export { encodeUnixAddress, UnixDatagram } from "./datagram.ts";
 export { effectiveUid, openPath, openPathIfExists, pathExists, preadExact, pwriteExact } from "./file.ts";
 export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
 export { Sysfs, type SysfsAccess } from "./sysfs.ts";

@@ -19,7 +19,6 @@ import {
   SCM_MAX_FD,
   SCM_RIGHTS,
   SHUT_RDWR,
-  SO_PEERCRED,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_STREAM,
@@ -336,21 +335,6 @@ export class UnixConnection implements Disposable {
       const errno = lastErrno();
       if (errno !== Errno.EINTR) throw new ErrnoError(errno, "poll");
     }
-  }
-
-  /**
-   * The peer's process and user when it connected (SO_PEERCRED), for log lines that name the peer.
-   *
-   * @returns pid and uid, or null when the kernel cannot say (not a connected Unix socket).
-   */
-  peerCredentials(): { readonly pid: number; readonly uid: number } | null {
-    const cred = new Uint8Array(12);
-    const len = new Uint32Array([12]);
-    if (libc.getsockopt(this.#fd.raw, SOL_SOCKET, SO_PEERCRED, cred, new Uint8Array(len.buffer)) < 0) {
-      return null;
-    }
-    const view = new DataView(cred.buffer);
-    return { pid: view.getInt32(0, true), uid: view.getUint32(4, true) };
   }
 
   /** Shuts both directions down (the peer sees end of stream); ENOTCONN is ignored. */

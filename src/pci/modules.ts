@@ -18,6 +18,7 @@ export function loadModule(name: string): void {
     output = new Deno.Command("modprobe", { args: [name], stdin: "null", stdout: "null", stderr: "piped" })
       .outputSync();
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e; // a missing --allow-run=modprobe: the CLI names the flag
     throw new PciError(
       "module-missing",
       `Cannot load kernel module ${name}: modprobe cannot run (${

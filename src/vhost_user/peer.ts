@@ -7,7 +7,14 @@
  * @module
  */
 
-import { Errno, ErrnoError, Sysfs, type UnixConnection, UnixSocketError } from "../os/mod.ts";
+import {
+  Errno,
+  ErrnoError,
+  peerCredentials,
+  Sysfs,
+  type UnixConnection,
+  UnixSocketError,
+} from "../os/mod.ts";
 import { VhostUserError } from "./message.ts";
 
 /** A connected front-end, as log lines name it. */
@@ -32,7 +39,12 @@ const proc = new Sysfs("/proc");
  * @returns The peer, with what the kernel could tell.
  */
 export function identifyPeer(connection: UnixConnection, socket: string): PeerInfo {
-  const cred = connection.peerCredentials();
+  let cred: { readonly pid: number; readonly uid: number } | null = null;
+  try {
+    cred = peerCredentials(connection.fd);
+  } catch {
+    cred = null; // the kernel cannot say (not a connected Unix socket any more): the socket still names it
+  }
   let command = "";
   if (cred !== null && cred.pid > 0) {
     try {

@@ -7,6 +7,7 @@
  */
 
 import type { LogLevel } from "@logtape/logtape";
+import type { LogFormat } from "../logging/format.ts";
 import type { CommandChannelEnds } from "../threads/mod.ts";
 import type { VmConfig } from "./config.ts";
 import type { ServingMode, VmSnapshot } from "./vm_service.ts";
@@ -21,6 +22,8 @@ export interface WorkerInit {
   /** Shared memory of the Worker's synchronous calls to the main thread. */
   readonly calls: SharedArrayBuffer;
   readonly logLevel: LogLevel;
+  /** Log line format (`serve --log-format`). */
+  readonly logFormat: LogFormat;
   readonly serving: ServingMode;
   /** How this VM reaches the accelerator, or null: software only. */
   readonly accel: unknown | null;

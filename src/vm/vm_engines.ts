@@ -12,7 +12,8 @@ import {
   SharedQueueClient,
   VirtioPciClient,
 } from "../accel/virtio_pci/mod.ts";
-import type { CryptoEngine } from "../engine/engine.ts";
+import type { CryptoEngine, EngineSession } from "../engine/engine.ts";
+import type { ServedPath } from "../metrics/snapshot.ts";
 import { RouterEngine } from "../engine/router.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";
 import type { Reactor } from "../os/mod.ts";
@@ -36,6 +37,8 @@ export interface VmEngines {
   readonly engine: CryptoEngine;
   /** The router, when there is an accelerator. */
   readonly router: RouterEngine | null;
+  /** Which path a session of `engine` runs on (metrics). */
+  readonly pathOf: (session: EngineSession) => ServedPath;
   /** This VM's accelerator counters, when there is one. */
   readonly accelerator?: () => Record<string, unknown>;
   /** An accelerator event from the main thread. */
@@ -53,9 +56,10 @@ export interface VmEngines {
  */
 export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
   const software = new SoftwareEngine();
+  const pathOf = (s: EngineSession): ServedPath => (innerEngine(s) === software ? "software" : "accelerator");
   const ticket = ctx.init.accel as AccelTicket | null;
   if (ticket === null) {
-    return { engine: software, router: null, onAccelEvent: () => {}, close: () => software.close() };
+    return { engine: software, router: null, pathOf, onAccelEvent: () => {}, close: () => software.close() };
   }
   const control = callControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
   if (ticket.shared !== null) {
@@ -70,6 +74,7 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
     return {
       engine: router,
       router,
+      pathOf,
       accelerator: () => ({ ...shared.stats(), shared: ticket.shared!.index }),
       onAccelEvent: () => {}, // the queue's thread answers for device failures
       close: () => router.close(),
@@ -80,8 +85,19 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
   return {
     engine: router,
     router,
+    pathOf,
     accelerator: () => ({ ...client.stats() }),
     onAccelEvent: (event) => client.onEvent(event as AccelEvent),
     close: () => router.close(),
   };
+}
+
+/**
+ * The engine a session really runs on: a router's session names its inner one.
+ *
+ * @param s A session.
+ * @returns The engine holding it.
+ */
+export function innerEngine(s: EngineSession): CryptoEngine {
+  return (s as { readonly inner?: EngineSession }).inner?.engine ?? s.engine;
 }

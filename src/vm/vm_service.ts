@@ -13,6 +13,9 @@ import type { RouterEngine, RouterStats } from "../engine/router.ts";
 import type { Reactor, UnixListener } from "../os/mod.ts";
 import { VhostUserServer } from "../vhost_user/mod.ts";
 import type { VmConfig } from "./config.ts";
+import { MeteredEngine, type MeterSnapshot } from "./metered_engine.ts";
+import type { EngineSession } from "../engine/engine.ts";
+import type { ServedPath } from "../metrics/snapshot.ts";
 
 /** How a VM's rings are served (`serve --poll`, `--busy-poll`). */
 export interface ServingMode {
@@ -51,6 +54,8 @@ export interface VmSnapshot {
   readonly accelerator: Record<string, unknown> | null;
   /** The thread serving it: its kernel id and the CPUs it may run on (null when served on the caller's thread). */
   readonly thread: { readonly tid: number; readonly cpus: readonly number[] } | null;
+  /** Requests by service, algorithm, path and status; sessions by path; latency (the metrics endpoint). */
+  readonly metrics: MeterSnapshot;
 }
 
 /** Options of a VM service. */
@@ -69,6 +74,8 @@ export interface VmServiceOptions {
   readonly serving: ServingMode;
   /** The serving thread's identity, for snapshots. */
   readonly thread?: { readonly tid: number; readonly cpus: readonly number[] };
+  /** Which path a new session runs on, for the metrics (default: software). */
+  readonly pathOf?: (session: EngineSession) => ServedPath;
 }
 
 /** One VM's device, served. */
@@ -81,6 +88,8 @@ export class VmService {
   readonly server: VhostUserServer;
   /** The engine. */
   readonly engine: CryptoEngine;
+  /** The engine the device submits to: `engine`, metered. */
+  readonly meter: MeteredEngine;
   readonly #options: VmServiceOptions;
   #closed = false;
 
@@ -90,8 +99,9 @@ export class VmService {
     this.#options = options;
     this.config = config;
     this.engine = options.engine;
+    this.meter = new MeteredEngine(options.engine, options.pathOf);
     this.device = new CryptoDevice({
-      engine: options.engine,
+      engine: this.meter,
       dataQueues: config.queues,
       maxSessions: config.maxSessions,
       maxInflight: config.maxInflight,
@@ -124,6 +134,7 @@ export class VmService {
       router: r === undefined ? null : { ...r, fallbacks: { ...r.fallbacks } },
       accelerator: this.#options.accelerator?.() ?? null,
       thread: this.#options.thread ?? null,
+      metrics: this.meter.snapshot(),
     };
   }
 

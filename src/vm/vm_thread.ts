@@ -9,6 +9,7 @@
 
 import type { LogLevel } from "@logtape/logtape";
 import { getLogger } from "@logtape/logtape";
+import type { LogFormat } from "../logging/format.ts";
 import type { UnixListener } from "../os/mod.ts";
 import { CommandSender, createCallBuffer, type IncomingCall, SyncCallee } from "../threads/mod.ts";
 import type { VmConfig } from "./config.ts";
@@ -38,6 +39,8 @@ export interface VmThreadOptions {
   /** The VM's socket, bound by the main thread (which keeps owning it). */
   readonly listener: UnixListener;
   readonly logLevel: LogLevel;
+  /** Log line format (default text). */
+  readonly logFormat?: LogFormat;
   readonly serving: ServingMode;
   /** This VM's way to the accelerator, or null: software only. */
   readonly accel: VmAccelLink | null;
@@ -137,6 +140,7 @@ export class VmThread {
       commands: commands.ends,
       calls,
       logLevel: o.logLevel,
+      logFormat: o.logFormat ?? "text",
       serving: o.serving,
       accel,
     };

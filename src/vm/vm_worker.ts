@@ -14,6 +14,7 @@
 /// <reference lib="deno.worker" />
 
 import { getLogger } from "@logtape/logtape";
+import type { LogFormat } from "../logging/format.ts";
 import { configureLogging } from "../logging/logging.ts";
 import { pinThread, Reactor, threadAffinity, threadId, UnixListener } from "../os/mod.ts";
 import { CommandReceiver, SyncCaller } from "../threads/mod.ts";
@@ -46,9 +47,11 @@ class VmThreadBody {
   readonly engines: VmEngines;
   readonly service: VmService;
   readonly #receiver: CommandReceiver;
+  readonly #format: LogFormat;
   #final: VmSnapshot | null = null;
 
   constructor(init: WorkerInit) {
+    this.#format = init.logFormat;
     this.reactor = new Reactor({
       wait: "thread",
       onError: (error, token) => log.error("event handler {token} failed: {error}", { token, error }),
@@ -65,6 +68,7 @@ class VmThreadBody {
       listener: UnixListener.borrow(init.listenFd, init.config.socket),
       serving: init.serving,
       thread,
+      pathOf: this.engines.pathOf,
     });
     this.#receiver = new CommandReceiver(init.commands, this.reactor, (c) => this.#command(c as VmCommand));
   }
@@ -80,7 +84,7 @@ class VmThreadBody {
         post({ type: "reply", id: c.id, value: this.service.snapshot() });
         return;
       case "log-level":
-        void configureLogging(c.level, { vm: this.service.config.name });
+        void configureLogging(c.level, { vm: this.service.config.name, format: this.#format });
         return;
       case "accel":
         this.engines.onAccelEvent(c.event);
@@ -107,7 +111,7 @@ class VmThreadBody {
 }
 
 async function main(init: WorkerInit): Promise<void> {
-  await configureLogging(init.logLevel, { vm: init.config.name });
+  await configureLogging(init.logLevel, { vm: init.config.name, format: init.logFormat });
   pin(init);
   let body: VmThreadBody;
   try {

@@ -85,6 +85,9 @@ Deno.test("parseBenchOptions() refuses mistakes with a UsageError saying what to
     ["--socket", "/tmp/x.sock", "--vms", "2"],
     ["--vms", "0"],
     ["--vms", "17"],
+    ["--neighbour", "flood"],
+    ["--vms", "2", "--neighbour", "nap"],
+    ["--vms", "2", "--neighbour", "flood", "--count", "100"],
     ["--frobnicate"],
     ["extra"],
   ];
@@ -97,6 +100,11 @@ Deno.test("parseBenchOptions() takes --socket more than once, or --vms for its o
     "/b.sock",
   ]);
   assert.equal(parseBenchOptions(["--vms", "3"]).vms, 3);
+  assert.equal(parseBenchOptions(["--vms", "2", "--neighbour", "restart"]).neighbour, "restart");
+  assert.equal(
+    parseBenchOptions(["--socket", "/a", "--socket", "/b", "--neighbour", "flood"]).neighbour,
+    "flood",
+  );
 });
 
 Deno.test("sessionLayout() maps QEMU versions to the payload layout of interop.md §1.3", () => {

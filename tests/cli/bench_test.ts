@@ -131,3 +131,19 @@ Deno.test("cryptobridge bench: a usage mistake is one line and exit code 2", asy
   assert.equal(code, 2);
   assert.equal(stderr.trim(), "cryptobridge: --depth must be an integer from 1 to 1024: current value is 0");
 });
+
+Deno.test("cryptobridge bench --neighbour restart: the other VM is served without an error while its neighbour is killed", async () => {
+  const { code, stdout, stderr } = await bench([
+    ...["--vms", "2", "--neighbour", "restart", "--algo", "aes-128-cbc", "--size", "256"],
+    ...["--duration", "4", "--warmup", "0", "--depth", "8", "--verify-every", "1", "--json"],
+  ]);
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout);
+  assert.equal(report.neighbour.mode, "restart");
+  assert.ok(report.neighbour.kills >= 1, `killed mid-load at least once: ${report.neighbour.kills}`);
+  assert.equal(report.neighbour.beside.length, 1, "one measured VM");
+  const r = report.neighbour.beside[0].results[0] as CaseJson;
+  assert.equal(r.status, "ok");
+  // Every output of the measured VM was compared with the software engine's while the neighbour died.
+  assert.equal(r.verified, r.requests);
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../src/cli/errors.ts";
 import { main } from "../../src/cli/main.ts";
 import { engineOptions, formatStats } from "../../src/cli/serve.ts";
+import { hostEndpoints, logFormatOption } from "../../src/cli/serve_options.ts";
 
 Deno.test("engineOptions() checks --engine and --device with usage errors that say what to do", () => {
   assert.deepEqual(engineOptions(undefined, undefined), { engine: "auto", device: undefined });
@@ -59,4 +60,24 @@ Deno.test("formatStats() says which path served requests and why sessions went t
     /accelerator: ready, 1 failures \(last: the device was reset \(status 0x0\)\), refused when probed: SHA1/,
   );
   assert.ok(!/accelerator/.test(formatStats({ device: { requests: 0 }, router: null, accelerator: null })));
+});
+
+Deno.test("--control, --no-control, --metrics and --log-format: defaults and usage errors", () => {
+  assert.deepEqual(hostEndpoints({}, "/run/cryptobridge/vm1.sock"), {
+    control: "/run/cryptobridge/cryptobridge-control.sock",
+    metrics: null,
+  });
+  assert.deepEqual(hostEndpoints({ control: "/x/c.sock", metrics: "127.0.0.1:9464" }, "/run/a.sock"), {
+    control: "/x/c.sock",
+    metrics: "127.0.0.1:9464",
+  });
+  assert.equal(hostEndpoints({ "no-control": true }, "/run/a.sock").control, null);
+  assert.throws(() => hostEndpoints({ "no-control": true, control: "/x" }, "/a.sock"), /not both/);
+  assert.throws(
+    () => hostEndpoints({ metrics: "9464" }, "/a.sock"),
+    (e: unknown) => e instanceof UsageError && /use 127\.0\.0\.1:9464/.test(e.message),
+  );
+  assert.equal(logFormatOption(undefined), "text");
+  assert.equal(logFormatOption("json"), "json");
+  assert.throws(() => logFormatOption("xml"), /--log-format: .*use one of text, json/);
 });
