@@ -29,7 +29,22 @@ interface Options {
   fromBatch: number;
 }
 
-function options(): Options {
+const HELP = `deno task fuzz: fuzz a live cryptobridge serve (docs/hostile.md)
+
+Options:
+  --seed N         the campaign's seed (default: random, printed); batch i uses a PRNG seeded from (N, i)
+  --inputs N       stop after about N inputs (default 10000)
+  --duration S     or stop after S seconds
+  --mode MODE      event (default), busy (serve --busy-poll 200) or poll (serve --poll)
+  --queues N       data queues per VM (default 2)
+  --sockets N      VMs served (one --socket each; default 1)
+  --batch N        inputs per batch, between two live checks (default 400)
+  --from-batch I   start at batch I (with --inputs equal to --batch: replay one batch)
+  -h, --help       show this help
+
+Exits 1 on the first crash, hang, stray write or growth in fds or memory, printing the command that replays it.`;
+
+function options(): Options | null {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -41,8 +56,10 @@ function options(): Options {
       sockets: { type: "string" },
       batch: { type: "string" },
       "from-batch": { type: "string" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) return null;
   const mode = values.mode ?? "event";
   if (!["event", "busy", "poll"].includes(mode)) {
     throw new Error(`--mode must be event, busy or poll: ${mode}`);
@@ -84,6 +101,10 @@ async function runBatch(
 
 async function main(): Promise<number> {
   const o = options();
+  if (o === null) {
+    console.log(HELP);
+    return 0;
+  }
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-fuzz-" });
   const target = await startTarget(dir, o);
   console.log(`fuzz: seed ${o.seed}, mode ${o.mode}, queues ${o.queues}, sockets ${target.sockets.length}`);
