@@ -99,6 +99,16 @@ async function runBatch(
   return { inputs, problem: kat === null ? null : `no service: ${kat}` };
 }
 
+function summary(o: Options, inputs: number, s: number, problem: string | null): void {
+  const crashes = problem?.startsWith("crash") ? 1 : 0;
+  const hangs = problem?.startsWith("hang") ? 1 : 0;
+  const stray = problem?.startsWith("stray") ? 1 : 0;
+  console.log(
+    `fuzz: ${inputs} inputs in ${s.toFixed(1)} s (${(inputs / s).toFixed(0)}/s), seed ${o.seed}: ` +
+      `${crashes} crashes, ${hangs} hangs, ${stray} stray writes`,
+  );
+}
+
 async function main(): Promise<number> {
   const o = options();
   if (o === null) {
@@ -139,14 +149,7 @@ async function main(): Promise<number> {
     await target.stop();
     await Deno.remove(dir, { recursive: true });
   }
-  const s = (performance.now() - t0) / 1000;
-  const crashes = problem?.startsWith("crash") ? 1 : 0;
-  const hangs = problem?.startsWith("hang") ? 1 : 0;
-  const stray = problem?.startsWith("stray") ? 1 : 0;
-  console.log(
-    `fuzz: ${inputs} inputs in ${s.toFixed(1)} s (${(inputs / s).toFixed(0)}/s), seed ${o.seed}: ` +
-      `${crashes} crashes, ${hangs} hangs, ${stray} stray writes`,
-  );
+  summary(o, inputs, (performance.now() - t0) / 1000, problem);
   if (problem === null) return 0;
   console.error(`fuzz: FAILED in batch ${batch}: ${problem}\nreplay: ${replay(o, batch)}`);
   return 1;

@@ -113,37 +113,56 @@ export function fuzzRequest(
         return buildRequest(hashRequest(id, len, rng.pick([32, 16, 64])), driver.layout, { src_data: src });
       case "mac":
         return buildRequest(macRequest(id, len, rng.pick([32, 16, 64])), driver.layout, { src_data: src });
-      case "aead": {
-        const tag = rng.pick([16, 12, 0]);
-        const l = {
-          ivLen: rng.pick([12, 16, 0]),
-          aadLen: rng.pick([16, 0, 3]),
-          srcLen: len,
-          dstLen: len + tag,
-          tagLen: tag,
-        };
-        return buildRequest(aeadRequest(id, true, l), driver.layout, {
-          iv,
-          aad: rng.bytes(l.aadLen),
-          src_data: src,
-        });
-      }
-      default: {
-        const cut = rng.below(len + 2);
-        const l = {
-          ivLen: 16,
-          srcLen: len,
-          cipherStart: 0,
-          cipherLen: len,
-          hashStart: cut,
-          hashLen: len - cut,
-          aadLen: 0,
-          resultLen: 32,
-        };
-        return buildRequest(chainRequest(id, true, l), driver.layout, { iv, src_data: src });
-      }
+      case "aead":
+        return aead(driver, rng, id, iv, src);
+      default:
+        return chain(driver, id, iv, src, rng.below(len + 2));
     }
   } catch {
     return null; // lengths the driver refuses to lay out: the header mutations reach such values anyway
   }
+}
+
+function aead(
+  driver: VirtioCryptoDriver,
+  rng: Rng,
+  id: bigint,
+  iv: Uint8Array,
+  src: Uint8Array,
+): RequestParts {
+  const tag = rng.pick([16, 12, 0]);
+  const l = {
+    ivLen: rng.pick([12, 16, 0]),
+    aadLen: rng.pick([16, 0, 3]),
+    srcLen: src.length,
+    dstLen: src.length + tag,
+    tagLen: tag,
+  };
+  return buildRequest(aeadRequest(id, true, l), driver.layout, {
+    iv,
+    aad: rng.bytes(l.aadLen),
+    src_data: src,
+  });
+}
+
+// Cipher then hash, the hash starting at `cut` (past the end when cut > length).
+function chain(
+  driver: VirtioCryptoDriver,
+  id: bigint,
+  iv: Uint8Array,
+  src: Uint8Array,
+  cut: number,
+): RequestParts {
+  const len = src.length;
+  const l = {
+    ivLen: 16,
+    srcLen: len,
+    cipherStart: 0,
+    cipherLen: len,
+    hashStart: cut,
+    hashLen: len - cut,
+    aadLen: 0,
+    resultLen: 32,
+  };
+  return buildRequest(chainRequest(id, true, l), driver.layout, { iv, src_data: src });
 }
