@@ -102,8 +102,9 @@ export function ratiosOf(openssl: readonly OpensslRow[], bridge: readonly Bridge
 }
 
 /**
- * The targets of issue #6 in each mode: AES-128-CBC at 16 KiB at least 0.8 of `openssl speed`, at 4 KiB at
- * least 0.7, at 64 B at least 500 k operations/s (each only when measured).
+ * The targets in each mode, AES-128-CBC: event and busy (issues 6 and 10) at 16 KiB at least 0.8 of `openssl
+ * speed`, at 4 KiB at least 0.7, at 64 B at least 500 k operations/s; poll (issues 10 and 15) at 16 KiB at least
+ * 0.9, at 4 KiB 0.7, at 64 B 700 k operations/s (each only when measured).
  *
  * @param modes The modes measured.
  * @param bridge The bridge figures.
@@ -119,7 +120,8 @@ export function targets(
   for (const mode of modes) {
     const ratio = (size: number): number | undefined =>
       ratios.find((r) => r.mode === mode && r.algorithm === "aes-128-cbc" && r.size === size)?.ratio;
-    for (const [size, bar] of [[16384, 0.8], [4096, 0.7]] as const) {
+    const bars = mode === "poll" ? { big: 0.9, small: 700_000 } : { big: 0.8, small: 500_000 };
+    for (const [size, bar] of [[16384, bars.big], [4096, 0.7]] as const) {
       const r = ratio(size);
       if (r !== undefined) {
         out.push({
@@ -134,9 +136,9 @@ export function targets(
     if (small !== undefined) {
       out.push({
         mode,
-        name: "AES-128-CBC 64 B >= 500 k ops/s",
+        name: `AES-128-CBC 64 B >= ${bars.small / 1000} k ops/s`,
         figure: `${Math.round(small.opsPerSec).toLocaleString("en-US")} ops/s`,
-        pass: small.opsPerSec >= 500_000,
+        pass: small.opsPerSec >= bars.small,
       });
     }
   }
