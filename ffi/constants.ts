@@ -17,6 +17,13 @@ export const F_GETFD = 1;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 export const FD_CLOEXEC = 1;
+/** File seals (linux/fcntl.h: F_LINUX_SPECIFIC_BASE 1024 + 9, + 10). */
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
 
 /** mmap(2). */
 export const PROT_NONE = 0;
@@ -32,6 +39,8 @@ export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 /** memfd_create(2). */
 export const MFD_CLOEXEC = 1;
+export const MFD_ALLOW_SEALING = 2;
+export const MFD_HUGETLB = 4;
 
 /** eventfd(2). */
 export const EFD_NONBLOCK = 0x800;

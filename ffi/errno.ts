@@ -81,6 +81,8 @@ export const Errno = {
   ENODEV: 19,
   ENOTDIR: 20,
   EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
   ENOTTY: 25,
   ENOSPC: 28,
   EPIPE: 32,

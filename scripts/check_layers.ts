@@ -19,6 +19,8 @@ export interface Layer {
 
 // `src/spec/` is the specifications' vocabulary (feature bits, virtio-crypto numbers): a leaf every layer may use.
 const SPEC = "src/spec/";
+// `src/log/` is rate-limited logging (issue 14): a leaf every layer that logs what a guest causes may use.
+const LOG = "src/log/";
 
 /**
  * The module map, bottom up. Order matters: the first matching prefix names a file's layer (sub-folders before
@@ -26,6 +28,7 @@ const SPEC = "src/spec/";
  */
 export const LAYERS: readonly Layer[] = [
   { prefix: SPEC, imports: [SPEC] },
+  { prefix: LOG, imports: [LOG] },
   { prefix: "ffi/libcrypto.ts", imports: ["ffi/errno.ts"] },
   {
     prefix: "ffi/",
@@ -43,7 +46,10 @@ export const LAYERS: readonly Layer[] = [
   },
   { prefix: "src/memory/", imports: ["src/memory/"] },
   { prefix: "src/virtio/", imports: ["src/virtio/", "src/memory/", SPEC] },
-  { prefix: "src/vhost_user/", imports: ["src/vhost_user/", "src/virtio/", "src/memory/", "src/os/", SPEC] },
+  {
+    prefix: "src/vhost_user/",
+    imports: ["src/vhost_user/", "src/virtio/", "src/memory/", "src/os/", SPEC, LOG],
+  },
   {
     prefix: "src/crypto/",
     imports: [
@@ -53,6 +59,7 @@ export const LAYERS: readonly Layer[] = [
       "src/engine/engine.ts",
       "src/engine/sg_list.ts",
       SPEC,
+      LOG,
     ],
     typeImports: ["src/engine/", "src/vhost_user/"],
   },

@@ -24,7 +24,7 @@ const SYSTEM_PERMISSIONS = [
   "--allow-run",
   "--allow-net",
 ];
-const PURE_DIRS = ["tests/spec", "tests/memory", "tests/virtio", "tests/crypto"];
+const PURE_DIRS = ["tests/spec", "tests/memory", "tests/virtio", "tests/crypto", "tests/log"];
 const EXCLUDED_DIRS = new Set([
   "_fixtures",
   "bench",

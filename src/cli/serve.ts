@@ -40,6 +40,10 @@ thread. Options:
   --poll                serve rings by polling the avail index instead of waiting for kicks (a core per VM)
   --busy-poll US        after a kick, keep polling that ring for US microseconds before sleeping (0-100000,
                         default 0): bursts are served without a wake-up per batch, at the cost of CPU
+  --allow-unsealed-memory
+                        accept guest RAM that can still shrink (tmpfs, hugetlbfs, an unsealable memfd); only
+                        with one --socket, since truncating it kills the daemon (docs/hostile.md); by default
+                        such memory is refused and the message names the QEMU option that seals it
   --device BDF          a virtio-crypto PCI function to use as the accelerator (bound to vfio-pci when needed;
                         needs root and an IOMMU: see README, "Host setup for a real accelerator")
   --engine ENGINE       ${

@@ -27,6 +27,7 @@ export const SERVE_OPTIONS = {
   "max-inflight": { type: "string" },
   poll: { type: "boolean" },
   "busy-poll": { type: "string" },
+  "allow-unsealed-memory": { type: "boolean" },
   device: { type: "string" },
   engine: { type: "string" },
   "log-level": { type: "string" },
@@ -100,6 +101,7 @@ function vmsFromFlags(values: Values, sockets: readonly string[]): unknown[] {
     queues: intOption("--queues", values["queues"], VM_DEFAULTS.queues, 1, 64),
     maxSessions: intOption("--max-sessions", values["max-sessions"], VM_DEFAULTS.maxSessions, 1, 1 << 24),
     maxInflight: intOption("--max-inflight", values["max-inflight"], VM_DEFAULTS.maxInflight, 1, 65536),
+    ...(values["allow-unsealed-memory"] === true ? { allowUnsealedMemory: true } : {}),
   });
 }
 
@@ -116,9 +118,11 @@ export function daemonOptions(values: Values, sockets: readonly string[]): Daemo
   const base = config
     ? fromConfigFile(values["config"] as string, sockets)
     : { vms: vmsFromFlags(values, sockets) };
-  if (config && (values["queues"] ?? values["max-sessions"] ?? values["max-inflight"]) !== undefined) {
+  const perVm = values["queues"] ?? values["max-sessions"] ?? values["max-inflight"] ??
+    values["allow-unsealed-memory"];
+  if (config && perVm !== undefined) {
     throw new UsageError(
-      "--queues, --max-sessions and --max-inflight are per VM: set them in the --config file",
+      "--queues, --max-sessions, --max-inflight and --allow-unsealed-memory are per VM: set them in the --config file",
     );
   }
   const { engine, device } = engineOptions(

@@ -133,7 +133,8 @@ export class DataQueue {
   #run(vring: VringHandle, slot: Slot): void {
     const { chain, op, parser } = slot;
     if (chain.error !== null) {
-      log.warn("malformed chain {head} on vring {index}: {reason}", {
+      // A guest can send one per request: rate-limited, or a 16-entry ring floods the host's log (issue 14).
+      this.#stats.log.warn(log, "malformed-chain", "malformed chain {head} on vring {index}: {reason}", {
         head: chain.head,
         index: vring.index,
         reason: chain.error.message,

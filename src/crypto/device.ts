@@ -13,6 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import type { CryptoEngine, EngineSession } from "../engine/engine.ts";
 import type { GuestMemory } from "../memory/mod.ts";
 import type { Backend, VringHandle } from "../vhost_user/backend.ts";
+import { RateLimitedLog, type RateLimitOptions } from "../log/mod.ts";
 import {
   DescriptorChain,
   VIRTIO_F_VERSION_1,
@@ -49,6 +50,8 @@ export interface CryptoDeviceOptions {
   readonly maxSize?: number;
   /** Offer REVISION_1 and the stateless modes (a front-end may then negotiate them). Default true. */
   readonly offerRevision1?: boolean;
+  /** Rate limits of the lines the guest and the front-end can cause (defaults of `RateLimitedLog`). */
+  readonly logLimits?: RateLimitOptions;
   /** Requests in flight at once over all data queues (asynchronous engines); the rest wait. Default 1024. */
   readonly maxInflight?: number;
 }
@@ -64,7 +67,7 @@ export class CryptoDevice implements Backend {
   readonly features: bigint;
   readonly protocolFeatures: bigint = 1n << 7n; // VHOST_USER_PROTOCOL_F_CRYPTO_SESSION
   /** Request counters. */
-  readonly stats: DeviceStats = new DeviceStats();
+  readonly stats: DeviceStats;
   readonly #engine: CryptoEngine;
   readonly #sessions: SessionManager;
   readonly #limits: DataLimits;
@@ -77,12 +80,14 @@ export class CryptoDevice implements Backend {
   /** @param options Engine, queues and limits. */
   constructor(options: CryptoDeviceOptions) {
     this.#engine = options.engine;
+    this.stats = new DeviceStats(new RateLimitedLog(options.logLimits));
     this.numDataQueues = checkCount("data queues", options.dataQueues ?? 1, 1, 64);
     this.numQueues = this.numDataQueues + 1;
     this.maxQueueSize = options.maxQueueSize ?? 1024;
     this.#sessions = new SessionManager(
       options.engine,
       checkCount("sessions", options.maxSessions ?? 1024, 1, 1 << 24),
+      this.stats.log,
     );
     this.#limits = { ...KEY_LIMITS, maxSize: options.maxSize ?? 16 << 20 };
     this.features = offeredFeatures(options.offerRevision1 ?? true, options.engine);
@@ -116,6 +121,11 @@ export class CryptoDevice implements Backend {
     });
   }
 
+  /** The VM's rate-limited log, shared with the vhost-user server (`Backend.logLimit`). */
+  get logLimit(): RateLimitedLog {
+    return this.stats.log;
+  }
+
   setFeatures(features: bigint): void {
     this.#acked = features;
   }
@@ -147,7 +157,11 @@ export class CryptoDevice implements Backend {
     const open = this.#sessions.table.size;
     this.#sessions.closeAll();
     this.#acked = 0n;
-    if (open > 0) log.info("device reset: closed {open} sessions (keys zeroed)", { open });
+    if (open > 0) {
+      this.stats.log.info(log, "device-reset", "device reset: closed {open} sessions (keys zeroed)", {
+        open,
+      });
+    }
   }
 
   #serveControl(vring: VringHandle): void {

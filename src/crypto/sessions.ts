@@ -10,6 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type CryptoEngine, EngineError, type EngineSession, type SessionParams } from "../engine/engine.ts";
+import { RateLimitedLog } from "../log/mod.ts";
 import { Status } from "../spec/virtio_crypto.ts";
 import { SessionTable } from "./session_table.ts";
 
@@ -27,14 +28,18 @@ export interface CreateResult {
 export class SessionManager {
   readonly #engine: CryptoEngine;
   readonly #table: SessionTable;
+  /** The VM's rate-limited log (refusals are the guest's doing, and a guest can ask for many). */
+  readonly log: RateLimitedLog;
 
   /**
    * @param engine The engine (a router in production).
    * @param maxSessions The session limit (NOSPC past it).
+   * @param limited The VM's rate-limited log.
    */
-  constructor(engine: CryptoEngine, maxSessions: number) {
+  constructor(engine: CryptoEngine, maxSessions: number, limited: RateLimitedLog = new RateLimitedLog()) {
     this.#engine = engine;
     this.#table = new SessionTable(maxSessions);
+    this.log = limited;
   }
 
   /** The table (lookups on the data path, metrics). */
@@ -61,7 +66,7 @@ export class SessionManager {
       return { id, status: Status.OK };
     } catch (e) {
       if (!(e instanceof EngineError)) throw e;
-      log.info("session refused: {reason}", { reason: e.message });
+      this.log.info(log, "session-refused", "session refused: {reason}", { reason: e.message });
       return { id: -1, status: statusOf(e) };
     } finally {
       zeroKeys(params);

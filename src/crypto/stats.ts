@@ -5,6 +5,7 @@
  * @module
  */
 
+import { RateLimitedLog } from "../log/mod.ts";
 import { Status } from "../spec/virtio_crypto.ts";
 
 const STATUS_NAMES = ["ok", "err", "badmsg", "notsupp", "invsess", "nospc", "key_rejected"] as const;
@@ -15,6 +16,16 @@ export class DeviceStats {
   readonly byStatus: Float64Array = new Float64Array(STATUS_NAMES.length);
   /** Output bytes of successful requests. */
   bytes = 0;
+  /**
+   * The VM's rate-limited log: what the guest and the front-end cause is logged through it, and what it
+   * suppressed is reported with these counters (`log_suppressed`, and by kind).
+   */
+  readonly log: RateLimitedLog;
+
+  /** @param log The VM's rate-limited log (a new one by default). */
+  constructor(log: RateLimitedLog = new RateLimitedLog()) {
+    this.log = log;
+  }
 
   /**
    * Counts one completed request.
@@ -41,6 +52,8 @@ export class DeviceStats {
   toJSON(): Record<string, number> {
     const out: Record<string, number> = { requests: this.requests, bytes: this.bytes };
     STATUS_NAMES.forEach((name, i) => out[name] = this.byStatus[i]!);
+    out["log_suppressed"] = this.log.suppressedTotal;
+    for (const [kind, n] of Object.entries(this.log.suppressed)) out[`log_suppressed.${kind}`] = n;
     return out;
   }
 }

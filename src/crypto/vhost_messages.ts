@@ -61,7 +61,9 @@ function createSession(sessions: SessionManager, payload: Uint8Array): Uint8Arra
     if (e instanceof CryptoWireError && MALFORMED.has(e.kind)) throw e;
     if (!(e instanceof CryptoWireError) && !(e instanceof SessionParamsError)) throw e;
     // QEMU maps any negative id to ERR for the guest (interop.md §1.3): the reason only reaches our log.
-    log.info("CREATE_CRYPTO_SESSION refused: {reason}", { reason: e.message });
+    sessions.log.info(log, "create-session-refused", "CREATE_CRYPTO_SESSION refused: {reason}", {
+      reason: e.message,
+    });
   }
   return buildVhostSessionReply(payload, BigInt(id));
 }
@@ -75,6 +77,15 @@ function closeSession(sessions: SessionManager, payload: Uint8Array): null {
   }
   const id = readU64(payload, 0);
   const closed = id <= BigInt(Number.MAX_SAFE_INTEGER) && sessions.close(Number(id));
-  if (!closed) log.warn("CLOSE_CRYPTO_SESSION for unknown session {id}: ignored", { id: id.toString() });
+  if (!closed) {
+    sessions.log.warn(
+      log,
+      "close-unknown-session",
+      "CLOSE_CRYPTO_SESSION for unknown session {id}: ignored",
+      {
+        id: id.toString(),
+      },
+    );
+  }
   return null;
 }

@@ -153,7 +153,7 @@ export function resolveVms(options: DaemonOptions): VmConfig[] {
 export function bindSockets(vms: readonly VmConfig[]): UnixListener[] {
   const listeners: UnixListener[] = [];
   try {
-    for (const vm of vms) UnixListener.check(vm.socket);
+    for (const vm of vms) UnixListener.check(vm.socket, vm.owner);
     for (const vm of vms) {
       listeners.push(UnixListener.listen(vm.socket, { mode: vm.mode, owner: vm.owner, group: vm.group }));
     }

@@ -252,11 +252,22 @@ export class VirtioCryptoDriver {
     if (slot === undefined) throw new RangeError("Cannot submit: every request buffer is in flight");
     const list = this.#list;
     const area = { gpa: this.#slotBase + slot * this.#slotSize, size: this.#slotSize };
-    const { inAt, statusGpa } = layOutRequest(this.ram, list, area, { out, in: inParts, shape });
+    let laid: ReturnType<typeof layOutRequest>;
+    try {
+      laid = layOutRequest(this.ram, list, area, { out, in: inParts, shape });
+    } catch (e) {
+      this.#freeSlots.push(slot); // a request that does not fit its buffer must not use the buffer up
+      throw e;
+    }
+    const { inAt, statusGpa } = laid;
     return new Promise<Completion>((resolve) => {
-      const head = q.driver.addList(list, shape.indirect ?? false, { slot, inAt, statusGpa, resolve });
+      let head = -1;
+      try {
+        head = q.driver.addList(list, shape.indirect ?? false, { slot, inAt, statusGpa, resolve });
+      } finally {
+        if (head < 0) this.#freeSlots.push(slot);
+      }
       if (head < 0) {
-        this.#freeSlots.push(slot);
         throw new RangeError("Cannot submit: the queue is full");
       }
       q.driver.publish();

@@ -6,7 +6,7 @@
  */
 
 import { type GuestRegion, RegionGuestMemory } from "../memory/mod.ts";
-import { createMemfd, type Fd, Mapping } from "../os/mod.ts";
+import { createMemfd, Fd, Mapping, type MemfdOptions } from "../os/mod.ts";
 
 /** Where guest RAM starts by default: not 0, so a back-end that mixes up GPAs and offsets fails loudly. */
 export const DEFAULT_GUEST_BASE = 0x4000_0000;
@@ -25,14 +25,17 @@ export class GuestRam implements Disposable {
   /**
    * @param size Bytes of RAM (a multiple of 4096).
    * @param gpa Guest-physical base address.
+   * @param memfd How the memfd is created: sealed against shrinking and growing by default, as QEMU's
+   *   `memory-backend-memfd` does.
    */
-  constructor(size: number, gpa = DEFAULT_GUEST_BASE) {
+  constructor(size: number, gpa = DEFAULT_GUEST_BASE, memfd: MemfdOptions | Fd = {}) {
     if (!Number.isSafeInteger(size) || size <= 0 || size % 4096 !== 0) {
+      if (memfd instanceof Fd) memfd.close();
       throw new RangeError(
         `Cannot create guest RAM: size must be a positive multiple of 4096: current value is ${size}`,
       );
     }
-    this.fd = createMemfd("cryptobridge-guest-ram", size);
+    this.fd = memfd instanceof Fd ? memfd : createMemfd("cryptobridge-guest-ram", size, memfd);
     try {
       this.mapping = Mapping.fromFd(this.fd.raw, size);
     } catch (e) {
@@ -47,6 +50,18 @@ export class GuestRam implements Disposable {
       address: this.mapping.address,
     };
     this.memory = new RegionGuestMemory([this.region], 1);
+  }
+
+  /**
+   * Guest RAM over a file QEMU's `memory-backend-file` would use (tests of memory the daemon must refuse).
+   *
+   * @param fd An owned descriptor of a file at least `size` bytes long; closed with the RAM.
+   * @param size Bytes of RAM.
+   * @param gpa Guest-physical base address.
+   * @returns The RAM.
+   */
+  static fromFd(fd: Fd, size: number, gpa = DEFAULT_GUEST_BASE): GuestRam {
+    return new GuestRam(size, gpa, fd);
   }
 
   /** Bytes of RAM. */

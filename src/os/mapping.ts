@@ -7,18 +7,16 @@
  * @module
  */
 
-import { check, cString, lastErrno, libc } from "../../ffi/libc.ts";
+import { lastErrno, libc } from "../../ffi/libc.ts";
 import { ErrnoError } from "../../ffi/errno.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FAILED,
   MAP_PRIVATE,
   MAP_SHARED,
-  MFD_CLOEXEC,
   PROT_READ,
   PROT_WRITE,
 } from "../../ffi/constants.ts";
-import { Fd } from "./fd.ts";
 
 /** Options of `Mapping.fromFd`. */
 export interface MapOptions {
@@ -142,23 +140,4 @@ export function fileCovers(fd: number, length: number): boolean | undefined {
   if (n === 1n) return true;
   if (n === 0n) return false;
   return undefined;
-}
-
-/**
- * Creates an anonymous memory file (memfd) of the given size: the kind of fd QEMU's `memory-backend-memfd` passes
- * in a vhost-user memory table, and what test front-ends use as guest RAM.
- *
- * @param name A name for /proc/self/fd listings.
- * @param size Size in bytes.
- * @returns The owned descriptor (close-on-exec).
- */
-export function createMemfd(name: string, size: number): Fd {
-  const fd = new Fd(check(libc.memfd_create(cString(name), MFD_CLOEXEC), "memfd_create", name));
-  try {
-    check(libc.ftruncate(fd.raw, BigInt(size)), "ftruncate", name);
-  } catch (e) {
-    fd.close();
-    throw e;
-  }
-  return fd;
 }

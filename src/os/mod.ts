@@ -6,7 +6,16 @@
  */
 
 export { Fd, isFdOpen } from "./fd.ts";
-export { createMemfd, fileCovers, type MapOptions, Mapping } from "./mapping.ts";
+export { fileCovers, type MapOptions, Mapping } from "./mapping.ts";
+export {
+  createMemfd,
+  describeFd,
+  fileSeals,
+  guardAgainstShrink,
+  type MemfdOptions,
+  Seal,
+  type ShrinkGuard,
+} from "./seals.ts";
 export { EventFd } from "./eventfd.ts";
 export { Reactor, type ReactorOptions, type ReadyHandler, type WaitMode } from "./reactor.ts";
 export { pinThread, threadAffinity, threadId } from "./thread.ts";

@@ -20,12 +20,14 @@ function dirOf(path: string): string {
 
 /**
  * Refuses a socket path whose directory others can write (unless sticky, as /tmp is) or whose file belongs to
- * another user.
+ * another user. For root, "another user" is anyone but root and the socket's configured owner (the file a
+ * killed daemon left behind belongs to that owner): root would otherwise replace any user's socket.
  *
  * @param path The socket path.
+ * @param owner The uid the socket file is given (`UnixListenOptions.owner`), or null: the daemon's user.
  * @throws UnixSocketError `unsafe-directory`, `squatted`; Deno.errors.NotFound when the directory is missing.
  */
-export function checkSocketPath(path: string): void {
+export function checkSocketPath(path: string, owner: number | null = null): void {
   const dir = dirOf(path);
   const info = Deno.statSync(dir);
   const mode = info.mode ?? 0;
@@ -47,7 +49,7 @@ export function checkSocketPath(path: string): void {
     throw e;
   }
   const me = libc.geteuid();
-  if (file.isSocket && file.uid !== null && file.uid !== me && me !== 0) {
+  if (file.isSocket && file.uid !== null && file.uid !== me && file.uid !== owner) {
     throw new UnixSocketError(
       "squatted",
       `Cannot listen on ${path}: a socket of another user (uid ${file.uid}) is there, likely a squat: remove it ` +

@@ -7,10 +7,11 @@
  */
 
 import { check, cString, lastErrno, libc } from "../../ffi/libc.ts";
-import { AF_UNIX, SOCK_CLOEXEC, SOCK_NONBLOCK } from "../../ffi/constants.ts";
+import { AF_UNIX, O_RDONLY, SOCK_CLOEXEC, SOCK_NONBLOCK } from "../../ffi/constants.ts";
 import { Errno, ErrnoError } from "../../ffi/errno.ts";
 import { encodeSockaddrUn, SOCKADDR_UN_SIZE } from "../../ffi/structs.ts";
 import { Fd } from "./fd.ts";
+import { openPath } from "./file.ts";
 import { newSocket, UnixConnection, type UnixConnectionOptions, UnixSocketError } from "./unix_socket.ts";
 import { checkSocketPath, setOwnership } from "./socket_path.ts";
 
@@ -32,12 +33,15 @@ export class UnixListener implements Disposable {
   readonly #path: string;
   readonly #inode: number | null;
   readonly #owned: boolean;
+  /** A spare descriptor, given up to accept and refuse a connection when the process is out of fds. */
+  #reserve: Fd | null;
 
   private constructor(fd: Fd, path: string, inode: number | null, owned = true) {
     this.#fd = fd;
     this.#path = path;
     this.#inode = inode;
     this.#owned = owned;
+    this.#reserve = openReserve();
   }
 
   /**
@@ -45,10 +49,12 @@ export class UnixListener implements Disposable {
    * socket of ours that nobody serves. Binds nothing, so a daemon checks every path before it binds any.
    *
    * @param path The socket path.
+   * @param owner The uid the socket file will be given, or null (the daemon's user): a stale file of theirs is
+   *   no squat.
    * @throws UnixSocketError `unsafe-directory`, `squatted`, `in-use`, `not-a-socket`.
    */
-  static check(path: string): void {
-    checkSocketPath(path);
+  static check(path: string, owner: number | null = null): void {
+    checkSocketPath(path, owner);
     let info: Deno.FileInfo;
     try {
       info = Deno.lstatSync(path);
@@ -87,7 +93,7 @@ export class UnixListener implements Disposable {
    *   the path, ("not-a-socket") when something else is there; ErrnoError when a call fails.
    */
   static listen(path: string, options: UnixListenOptions = {}): UnixListener {
-    checkSocketPath(path);
+    checkSocketPath(path, options.owner ?? null);
     const address = encodeSockaddrUn(AF_UNIX, path);
     const fd = newSocket();
     let bound = false;
@@ -124,8 +130,15 @@ export class UnixListener implements Disposable {
    * Accepts one waiting connection without blocking (accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC).
    *
    * @param options Options of the new connection.
+   * When the process is out of descriptors (EMFILE, ENFILE), the waiting connection is accepted with the spare
+   * descriptor and closed at once, so the peer sees its connection refused instead of hanging in the backlog
+   * (and the level-triggered listener does not spin the reactor), and `UnixSocketError("fd-limit")` says so.
+   *
+   * @param options Options of the new connection.
    * @returns The connection, or null when none is waiting (EAGAIN).
-   * @throws ErrnoError when accept4 fails (EMFILE, …).
+   * @throws UnixSocketError("fd-limit") after refusing a connection for want of descriptors (`cause` is the
+   *   ErrnoError; without a spare, nothing was refused and the caller should stop accepting for a while);
+   *   ErrnoError when accept4 fails otherwise.
    */
   accept(options?: UnixConnectionOptions): UnixConnection | null {
     for (;;) {
@@ -133,12 +146,42 @@ export class UnixListener implements Disposable {
       if (raw >= 0) return new UnixConnection(new Fd(raw), options);
       const errno = lastErrno();
       if (errno === Errno.EAGAIN) return null;
+      if (errno === Errno.EMFILE || errno === Errno.ENFILE) this.#refuseOverLimit(errno);
       if (errno !== Errno.EINTR) throw new ErrnoError(errno, "accept4", `on ${this.#path}`);
     }
   }
 
+  /** Whether a spare descriptor is held for refusing connections over the fd limit. */
+  get hasReserve(): boolean {
+    return this.#reserve !== null;
+  }
+
+  #refuseOverLimit(errno: number): never {
+    const cause = new ErrnoError(errno, "accept4", `on ${this.#path}`);
+    const reserve = this.#reserve;
+    this.#reserve = null;
+    let refused = false;
+    if (reserve !== null) {
+      reserve.close();
+      const raw = libc.accept4(this.#fd.raw, null, null, SOCK_CLOEXEC);
+      if (raw >= 0) {
+        libc.close(raw);
+        refused = true;
+      }
+      this.#reserve = openReserve();
+    }
+    throw new UnixSocketError(
+      "fd-limit",
+      `Cannot accept a connection on ${this.#path}: the process has no file descriptor left (${cause.code})` +
+        (refused ? ": refused it" : ": it waits in the backlog"),
+      { cause },
+    );
+  }
+
   /** Removes the socket file (if it is still the one this listener created) and closes; idempotent. */
   close(): void {
+    this.#reserve?.close();
+    this.#reserve = null;
     if (!this.#owned) return;
     if (!this.#fd.isOpen) return;
     try {
@@ -153,6 +196,14 @@ export class UnixListener implements Disposable {
   /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+function openReserve(): Fd | null {
+  try {
+    return openPath("/dev/null", O_RDONLY);
+  } catch {
+    return null; // out of descriptors already: refusals then wait for one
   }
 }
 

@@ -56,6 +56,8 @@ export type UnixSocketErrorKind =
   | "not-a-socket"
   | "control-truncated"
   | "send-timeout"
+  /** The process has no file descriptor left to accept a connection with. */
+  | "fd-limit"
   /** The socket's directory is writable by other users without the sticky bit: the file could be replaced. */
   | "unsafe-directory"
   /** A socket file of another user is at the path: likely a squat. */

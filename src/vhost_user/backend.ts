@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { RateLimitedLog } from "../log/mod.ts";
 import type { GuestMemory } from "../memory/mod.ts";
 import type { SplitQueue } from "../virtio/mod.ts";
 
@@ -61,4 +62,9 @@ export interface Backend {
    * accelerator's DMA mappings) can let go of them first.
    */
   setMemory?(memory: GuestMemory): void;
+  /**
+   * Optional: the VM's rate-limited log, which the server also uses for the lines its front-end causes, so one
+   * set of suppressed counts covers the VM (the server makes its own when the device has none).
+   */
+  readonly logLimit?: RateLimitedLog;
 }

@@ -49,6 +49,11 @@ export class VhostUserConnection implements Disposable {
     this.#socket = socket;
   }
 
+  /** Bytes of a message read so far and not complete yet (0 between messages): the peer's time limits. */
+  get partialBytes(): number {
+    return this.#have;
+  }
+
   /** The socket's descriptor, for the reactor. */
   get fd(): number {
     return this.#socket.fd;

@@ -13,7 +13,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Backend } from "./backend.ts";
 import { closeFds, type Message } from "./connection.ts";
 import { drainVrings } from "./drain.ts";
-import { MappedMemoryTable } from "./memory_table.ts";
+import type { RateLimitedLog } from "../log/mod.ts";
+import { MappedMemoryTable, type MemoryPolicy, type ShrinkableMemoryPolicy } from "./memory_table.ts";
 import {
   decodeMemTable,
   decodeU64,
@@ -46,12 +47,18 @@ export interface HandlerOptions {
   readonly watcher: RingWatcher;
   /** Serve every ring by polling, ignoring kicks (`serve --poll`). */
   readonly pollMode?: boolean;
+  /** Guest RAM that can shrink: refused (default) or allowed (see `ShrinkableMemoryPolicy`). */
+  readonly shrinkableMemory?: ShrinkableMemoryPolicy;
+  /** The VM's rate-limited log: lines a front-end can cause go through it. */
+  readonly logLimit: RateLimitedLog;
 }
 
 /** The protocol state of one front-end connection. */
 export class VhostUserHandler {
   readonly #backend: Backend;
   readonly #rings: RingControl;
+  readonly #memoryPolicy: MemoryPolicy;
+  readonly #log: RateLimitedLog;
   #table = MappedMemoryTable.empty();
   #protocolFeatures = 0n;
   #acked = 0n;
@@ -65,10 +72,23 @@ export class VhostUserHandler {
    */
   constructor(backend: Backend, options: HandlerOptions) {
     this.#backend = backend;
+    this.#log = options.logLimit;
+    this.#memoryPolicy = {
+      shrinkable: options.shrinkableMemory ?? "refuse",
+      accepted: (region, why) =>
+        this.#log.warn(
+          log,
+          "shrinkable-memory",
+          "guest region {region} can shrink: {why}; served because shrinkable memory is allowed for this " +
+            "process, which serves no other VM (a truncation ends it with SIGBUS)",
+          { region, why },
+        ),
+    };
     this.#rings = new RingControl({
       backend,
       watcher: options.watcher,
       pollMode: options.pollMode ?? false,
+      log: options.logLimit,
       memory: () => this.#table.memory,
       closed: () => this.#closed,
       drain: (vrings) => this.#drain(vrings),
@@ -203,7 +223,9 @@ export class VhostUserHandler {
 
   #setOwner(p: Uint8Array): null {
     expectSize(Request.SET_OWNER, p, 0);
-    if (this.#owned) log.warn("SET_OWNER sent twice on one connection; ignored");
+    if (this.#owned) {
+      this.#log.warn(log, "set-owner-twice", "SET_OWNER sent twice on one connection; ignored");
+    }
     this.#owned = true;
     return null;
   }
@@ -225,7 +247,12 @@ export class VhostUserHandler {
 
   #setMemTable(m: Message): Reply | null | Promise<Reply | null> {
     const regions = decodeMemTable(Request.SET_MEM_TABLE, m.payload);
-    const table = MappedMemoryTable.map(regions, m.fds, this.#table.memory.generation + 1);
+    const table = MappedMemoryTable.map(
+      regions,
+      m.fds,
+      this.#table.memory.generation + 1,
+      this.#memoryPolicy,
+    );
     const busy = this.#rings.vrings.filter((v) => this.#backend.inflight(v) > 0);
     if (busy.length === 0) return this.#swapTable(table);
     return this.#drain(busy).then(() => this.#swapTable(table), (e) => {
@@ -244,7 +271,7 @@ export class VhostUserHandler {
       // Nothing points into the old regions any more: requests drained, rings re-pointed (style.md rule 10a).
       old.unmap();
     }
-    log.info("memory table {generation}: {regions}", {
+    this.#log.info(log, "memory-table", "memory table {generation}: {regions}", {
       generation: table.memory.generation,
       regions: table.memory.regions.map((r) => `0x${r.gpa.toString(16)}+0x${r.size.toString(16)}`).join(", "),
     });

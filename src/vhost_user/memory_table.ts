@@ -6,8 +6,29 @@
  */
 
 import { type GuestRegion, RegionGuestMemory } from "../memory/mod.ts";
-import { type Fd, fileCovers, Mapping } from "../os/mod.ts";
+import { describeFd, type Fd, fileCovers, guardAgainstShrink, Mapping, type ShrinkGuard } from "../os/mod.ts";
 import { type MemoryRegionDesc, VhostUserError } from "./message.ts";
+
+/**
+ * What to do with guest RAM that can shrink under the daemon (an unsealed memfd, a file on tmpfs, hugetlbfs or a
+ * disk): "refuse" (default) drops the front-end with a message naming the QEMU option to use; "allow" maps it
+ * anyway, for a process that serves that one VM only (`VhostUserServer.listen` enforces it), since a truncation
+ * then raises SIGBUS and ends the process.
+ */
+export type ShrinkableMemoryPolicy = "refuse" | "allow";
+
+/** How `MappedMemoryTable.map` treats memory that can shrink. */
+export interface MemoryPolicy {
+  /** Refuse (default) or allow it. */
+  readonly shrinkable?: ShrinkableMemoryPolicy;
+  /** Told about each shrinkable region accepted under "allow" (the handler logs it). */
+  readonly accepted?: (region: string, why: string) => void;
+}
+
+/** The QEMU option that gives guest RAM the daemon accepts (said in every refusal). */
+export const SEALED_RAM_OPTION =
+  "-object memory-backend-memfd,id=mem,size=…,share=on (seal=on is its default; " +
+  "add hugetlb=on for huge pages)";
 
 /** A memory table with the mappings behind it; `unmap()` releases them. */
 export class MappedMemoryTable {
@@ -31,13 +52,16 @@ export class MappedMemoryTable {
    * @param regions The decoded table.
    * @param fds One fd per region, in order.
    * @param generation The new table's generation.
-   * @throws VhostUserError when the fd count does not match, a region is malformed, or mmap fails; nothing stays
-   *   mapped then.
+   * @param policy What to do with a region whose file can still shrink (default: refuse it), and where a region
+   *   accepted anyway is reported.
+   * @throws VhostUserError when the fd count does not match, a region is malformed or can shrink (policy
+   *   "refuse"), or mmap fails; nothing stays mapped then.
    */
   static map(
     regions: readonly MemoryRegionDesc[],
     fds: readonly Fd[],
     generation: number,
+    policy: MemoryPolicy = {},
   ): MappedMemoryTable {
     if (fds.length !== regions.length) {
       throw new VhostUserError(
@@ -47,7 +71,7 @@ export class MappedMemoryTable {
     }
     const mappings: Mapping[] = [];
     try {
-      const guestRegions = regions.map((r, i) => mapRegion(r, fds[i]!, mappings));
+      const guestRegions = regions.map((r, i) => mapRegion(r, fds[i]!, mappings, policy));
       return new MappedMemoryTable(new RegionGuestMemory(guestRegions, generation), mappings);
     } catch (e) {
       for (const m of mappings) m.unmap();
@@ -64,13 +88,20 @@ export class MappedMemoryTable {
   }
 }
 
-function mapRegion(r: MemoryRegionDesc, fd: Fd, mappings: Mapping[]): GuestRegion {
+function mapRegion(
+  r: MemoryRegionDesc,
+  fd: Fd,
+  mappings: Mapping[],
+  policy: MemoryPolicy,
+): GuestRegion {
   if (r.memorySize <= 0) {
     throw new VhostUserError(
       "bad-payload",
       `Cannot accept SET_MEM_TABLE: region size must be > 0: current value is ${r.memorySize}`,
     );
   }
+  // Sealed first, size checked second: once F_SEAL_SHRINK is on, the size checked below can only grow.
+  checkShrinkGuard(r, fd, guardAgainstShrink(fd.raw), policy);
   // QEMU maps from file offset 0 and the region starts `mmap_offset` bytes in (DPDK does the same): mapping
   // size + offset keeps the file offset page-aligned whatever mmap_offset is.
   const length = r.memorySize + r.mmapOffset;
@@ -91,4 +122,23 @@ function mapRegion(r: MemoryRegionDesc, fd: Fd, mappings: Mapping[]): GuestRegio
     bytes: mapping.bytes.subarray(r.mmapOffset, r.mmapOffset + r.memorySize),
     address: mapping.address + BigInt(r.mmapOffset),
   };
+}
+
+function checkShrinkGuard(r: MemoryRegionDesc, fd: Fd, guard: ShrinkGuard, policy: MemoryPolicy): void {
+  if (guard === "sealed" || guard === "sealed-now") return;
+  const region = `0x${r.guestPhysAddr.toString(16)}+0x${r.memorySize.toString(16)}`;
+  const file = describeFd(fd.raw);
+  const what = guard === "unsealable"
+    ? `its file (${file}) cannot be sealed against shrinking (a memfd made without sealing, or a file on tmpfs ` +
+      "or hugetlbfs)"
+    : `its file (${file}) has no seals: any process that can write it can truncate it`;
+  if (policy.shrinkable === "allow") {
+    policy.accepted?.(region, what);
+    return;
+  }
+  throw new VhostUserError(
+    "unsafe-memory",
+    `Cannot accept SET_MEM_TABLE: region ${region} can shrink under the daemon (an access past its end would ` +
+      `kill it with SIGBUS): ${what}: give the VM ${SEALED_RAM_OPTION}`,
+  );
 }

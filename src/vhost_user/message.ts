@@ -118,6 +118,7 @@ export type VhostUserErrorKind =
   | "bad-fds"
   | "unsupported-request"
   | "bad-state"
+  | "unsafe-memory"
   | "peer-closed"
   | "io";
 

@@ -7,6 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import type { RateLimitedLog } from "../log/mod.ts";
 import type { GuestMemory } from "../memory/mod.ts";
 import { EventFd } from "../os/mod.ts";
 import { availRingSize, descTableSize, usedRingSize } from "../virtio/mod.ts";
@@ -56,6 +57,8 @@ export interface RingHost {
   readonly watcher: RingWatcher;
   /** Serve every ring by polling, ignoring kicks (`serve --poll`). */
   readonly pollMode: boolean;
+  /** The VM's rate-limited log (a front-end can break and restart a ring in a loop). */
+  readonly log: RateLimitedLog;
   /** The current memory table. */
   memory(): GuestMemory;
   /** Whether the connection is closing (no more ring work). */
@@ -71,6 +74,7 @@ export class RingControl {
   readonly #backend: Backend;
   readonly #watcher: RingWatcher;
   readonly #pollMode: boolean;
+  readonly #log: RateLimitedLog;
   readonly #memory: () => GuestMemory;
   readonly #closed: () => boolean;
   readonly #drain: (vrings: readonly Vring[]) => Promise<void>;
@@ -80,6 +84,7 @@ export class RingControl {
     this.#backend = host.backend;
     this.#watcher = host.watcher;
     this.#pollMode = host.pollMode;
+    this.#log = host.log;
     this.#memory = () => host.memory();
     this.#closed = () => host.closed();
     this.#drain = (v) => host.drain(v);
@@ -257,7 +262,11 @@ export class RingControl {
     if (!v.started || this.#closed() || v.queue.broken) return;
     this.#backend.processQueue(v);
     if (v.queue.broken) {
-      log.error("vring {index} stopped: {reason}", { index: v.index, reason: v.queue.error?.message });
+      // The guest's doing (a broken ring stops only that ring): a warning, and rate-limited.
+      this.#log.warn(log, "vring-stopped", "vring {index} stopped: {reason}", {
+        index: v.index,
+        reason: v.queue.error?.message,
+      });
       v.signalError();
       this.stop(v);
     }

@@ -1,18 +1,38 @@
 /**
  * `VhostUserServer`: listens on a Unix socket and serves one front-end at a time (QEMU is the socket client).
  * Each connection gets a fresh `VhostUserHandler`; a protocol error drops that connection with a log line that
- * says why, and the server keeps listening, so a restarted QEMU is served from a clean state.
+ * names the peer and says why, and the server keeps listening, so a restarted QEMU is served from a clean state.
+ *
+ * Nothing a front-end does stops the server (issue 14): time limits (`peer_deadline.ts`) drop a silent or
+ * stalled peer, a front-end that arrives meanwhile waits for the slot (`waiting_room.ts`), drops are classified
+ * into the peer's faults and the daemon's bugs (`peer.ts`), lines a peer can cause are rate-limited per VM
+ * (`RateLimitedLog`), and a process out of file descriptors refuses new connections and serves the one it has.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import { EPOLLET, EPOLLIN, type Reactor, UnixListener } from "../os/mod.ts";
+import { RateLimitedLog } from "../log/mod.ts";
+import {
+  EPOLLERR,
+  EPOLLET,
+  EPOLLHUP,
+  EPOLLIN,
+  type Reactor,
+  type UnixConnection,
+  UnixListener,
+  UnixSocketError,
+} from "../os/mod.ts";
 import type { Backend } from "./backend.ts";
 import { VhostUserConnection } from "./connection.ts";
 import { type Reply, type RingWatcher, VhostUserHandler } from "./handler.ts";
 import { requestName, VhostUserError } from "./message.ts";
+import type { ShrinkableMemoryPolicy } from "./memory_table.ts";
+import { classifyDrop, describePeer, identifyPeer, type PeerInfo } from "./peer.ts";
+import { DEFAULT_PEER_LIMITS, PeerDeadline, type PeerLimits } from "./peer_deadline.ts";
+import { registerServer, unregisterServer } from "./shrinkable_guard.ts";
 import type { Vring } from "./vring.ts";
+import { WaitingRoom } from "./waiting_room.ts";
 
 const log = getLogger(["cryptobridge", "vhost_user"]);
 
@@ -37,12 +57,22 @@ export interface ServerOptions {
    * wake-ups; each one served restarts the window. 0 (default) sleeps right after each batch.
    */
   readonly busyPollUs?: number;
+  /**
+   * Guest RAM that can shrink (unsealed memfd, tmpfs, hugetlbfs or disk files): "refuse" (default) or "allow".
+   * "allow" is only for a process that serves this one VM: a truncation then kills the process with SIGBUS and
+   * no other VM's device with it, so `listen` refuses it next to any other live server in the process.
+   */
+  readonly shrinkableMemory?: ShrinkableMemoryPolicy;
+  /** Time limits on a front-end that sends nothing, half a message, or no handshake (`DEFAULT_PEER_LIMITS`). */
+  readonly peerLimits?: Partial<PeerLimits>;
 }
 
 interface Active {
   readonly connection: VhostUserConnection;
   readonly handler: VhostUserHandler;
   readonly token: number;
+  readonly peer: PeerInfo;
+  readonly deadline: PeerDeadline;
   paused: boolean;
 }
 
@@ -70,12 +100,23 @@ export class VhostUserServer {
   /** A dropped front-end's handler still waiting for requests in flight; no new front-end meanwhile. */
   #draining: VhostUserHandler | null = null;
   #connections = 0;
+  readonly #shrinkable: ShrinkableMemoryPolicy;
+  readonly #limits: PeerLimits;
+  readonly #log: RateLimitedLog;
+  readonly #ownLog: boolean;
+  readonly #waiting: WaitingRoom;
 
   private constructor(options: ServerOptions, listener: UnixListener) {
     this.#reactor = options.reactor;
     this.#backend = options.backend;
     this.#pollMode = options.pollMode ?? false;
     this.#busyPollMs = (options.busyPollUs ?? 0) / 1000;
+    this.#shrinkable = options.shrinkableMemory ?? "refuse";
+    this.#limits = { ...DEFAULT_PEER_LIMITS, ...options.peerLimits };
+    this.#ownLog = options.backend.logLimit === undefined;
+    this.#log = options.backend.logLimit ?? new RateLimitedLog();
+    if (this.#log.label === "") this.#log.label = listener.path;
+    this.#waiting = new WaitingRoom(this.#log, this.#limits);
     this.#listener = listener;
     this.#listenToken = this.#reactor.add(listener.fd, EPOLLIN, () => this.#accept());
   }
@@ -86,8 +127,19 @@ export class VhostUserServer {
    * @returns The server, registered with the reactor.
    */
   static listen(options: ServerOptions): VhostUserServer {
-    return new VhostUserServer(options, options.listener ?? UnixListener.listen(options.path));
+    const key = {};
+    registerServer(key, options.path, options.shrinkableMemory ?? "refuse");
+    try {
+      const server = new VhostUserServer(options, options.listener ?? UnixListener.listen(options.path));
+      server.#guardKey = key;
+      return server;
+    } catch (e) {
+      unregisterServer(key);
+      throw e;
+    }
   }
+
+  #guardKey: object | null = null;
 
   /** The socket path. */
   get path(): string {
@@ -105,22 +157,56 @@ export class VhostUserServer {
   }
 
   #accept(): void {
-    for (let c = this.#listener.accept(); c !== null; c = this.#listener.accept()) {
-      if (this.#active !== null) {
-        log.warn("refusing a second front-end: one is already connected to {path}", { path: this.path });
-        c.close();
-        continue;
+    for (;;) {
+      let c: UnixConnection | null;
+      try {
+        c = this.#listener.accept();
+      } catch (e) {
+        if (!(e instanceof UnixSocketError && e.kind === "fd-limit")) throw e;
+        this.#log.warn(
+          log,
+          "fd-limit",
+          "refusing a front-end on {path}: {reason}; VMs already connected are " +
+            "still served (raise the limit: ulimit -n, systemd LimitNOFILE=)",
+          { path: this.path, reason: e.message },
+        );
+        if (!this.#listener.hasReserve) this.#pauseListener(100);
+        return;
       }
-      this.#connections++;
-      const connection = new VhostUserConnection(c);
-      const handler = new VhostUserHandler(this.#backend, {
-        watcher: this.#watcher(),
-        pollMode: this.#pollMode,
-      });
-      const token = this.#reactor.add(connection.fd, EPOLLIN, () => this.#onReadable());
-      this.#active = { connection, handler, token, paused: false };
-      log.info("front-end connected to {path}", { path: this.path });
+      if (c === null) return;
+      const peer = identifyPeer(c, this.path);
+      if (this.#active === null && this.#draining === null) this.#serve(c, peer);
+      else this.#waiting.offer({ connection: c, peer }, this.#active?.deadline);
     }
+  }
+
+  #pauseListener(ms: number): void {
+    this.#reactor.modify(this.#listenToken, 0);
+    setTimeout(() => {
+      if (this.#guardKey !== null && this.#draining === null) {
+        this.#reactor.modify(this.#listenToken, EPOLLIN);
+      }
+    }, ms);
+  }
+
+  #serve(c: UnixConnection, peer: PeerInfo): void {
+    this.#connections++;
+    const connection = new VhostUserConnection(c);
+    const handler = new VhostUserHandler(this.#backend, {
+      watcher: this.#watcher(),
+      pollMode: this.#pollMode,
+      shrinkableMemory: this.#shrinkable,
+      logLimit: this.#log,
+    });
+    const token = this.#reactor.add(connection.fd, EPOLLIN, (events) => this.#onReadable(events));
+    const deadline = new PeerDeadline(this.#limits, (e) => this.#drop(e));
+    this.#active = { connection, handler, token, peer, deadline, paused: false };
+    this.#log.info(log, "connected", "{peer} connected", { peer: describePeer(peer) });
+  }
+
+  #serveWaiting(): void {
+    const w = this.#waiting.take();
+    if (w !== null) this.#serve(w.connection, w.peer);
   }
 
   #watcher(): RingWatcher {
@@ -187,24 +273,44 @@ export class VhostUserServer {
     }
   }
 
-  #onReadable(): void {
+  #onReadable(events: number): void {
     const a = this.#active;
-    if (a === null || a.paused) return;
+    if (a === null) return;
+    // Paused (a reply waits for requests in flight): only a hang-up matters, and epoll reports it whatever the
+    // mask, level-triggered; leaving it unhandled would spin the reactor until the wait ends.
+    if (a.paused) {
+      if ((events & (EPOLLHUP | EPOLLERR)) !== 0) {
+        this.#drop(new VhostUserError("peer-closed", "Front-end hung up"));
+      }
+      return;
+    }
+    const completed: number[] = [];
     try {
       for (let m = a.connection.receive(); m !== null; m = a.connection.receive()) {
+        completed.push(m.header.request);
         log.debug("<- {request} ({size} bytes, {fds} fds)", {
           request: requestName(m.header.request),
           size: m.header.size,
           fds: m.fds.length,
         });
         const result = a.handler.handle(m);
-        if (result instanceof Promise) return this.#await(a, result);
+        if (result instanceof Promise) {
+          this.#progress(a, completed);
+          return this.#await(a, result);
+        }
         if (result !== null) this.#send(a, result);
         if (this.#active !== a) return;
       }
+      this.#progress(a, completed);
     } catch (e) {
       this.#drop(e);
     }
+  }
+
+  // The holder's time limits follow what it sent; once it settles, a front-end waiting for its slot is refused.
+  #progress(a: Active, completed: readonly number[]): void {
+    a.deadline.onRead(completed, a.connection.partialBytes);
+    if (!a.deadline.unsettled) this.#waiting.holderSettled();
   }
 
   // A request that waits for in-flight work (GET_VRING_BASE, SET_MEM_TABLE): stop reading until it is answered,
@@ -228,33 +334,41 @@ export class VhostUserServer {
     a.connection.send(reply.header, reply.payload);
   }
 
+  // The peer's faults are warnings that name it and say why, without a stack; anything else is a bug of the
+  // daemon and keeps its stack (issue 14, item 5). All are rate-limited: a front-end can reconnect in a loop.
   #drop(reason: unknown): void {
     const a = this.#active;
     if (a === null) return;
-    if (reason instanceof VhostUserError && reason.kind === "peer-closed") {
-      log.info("front-end disconnected: {reason}", { reason: reason.message });
-    } else if (reason instanceof VhostUserError) {
-      log.warn("dropping front-end connection: {reason}", { reason: reason.message });
+    const r = classifyDrop(reason);
+    const peer = describePeer(a.peer);
+    if (r.kind === "disconnected") {
+      this.#log.info(log, "disconnected", "{peer} disconnected: {reason}", { peer, reason: r.reason });
+    } else if (r.level === "warning") {
+      this.#log.warn(log, `dropped-${r.kind}`, "dropping {peer}: {reason}", { peer, reason: r.reason });
     } else {
-      log.error("dropping front-end connection after an internal error: {error}", { error: reason });
+      this.#log.log(log, "error", "internal", "dropping {peer} after an internal error: {error}", {
+        peer,
+        error: r.error,
+      });
     }
     this.#closeActive(true);
   }
 
   // `drain`: requests in flight on an asynchronous engine complete before the device resets and guest memory is
   // unmapped (handler.close); until then the listener is paused, as those completions still belong to this
-  // front-end's rings. Shutdown (`close()`) does not wait.
+  // front-end's rings, and a front-end waiting for the slot keeps waiting. Shutdown (`close()`) does not wait.
   #closeActive(drain = false): void {
     const a = this.#active;
     if (a === null) return;
     this.#active = null;
+    a.deadline.close();
     this.#reactor.remove(a.token);
     const closing = a.handler.close({ drain });
     a.connection.close();
     this.#polled.clear();
     this.#busy.clear();
     this.#updateIdle();
-    if (closing === undefined) return;
+    if (closing === undefined) return drain ? this.#serveWaiting() : undefined;
     log.info("waiting for requests in flight before serving another front-end");
     this.#draining = a.handler;
     this.#reactor.modify(this.#listenToken, 0);
@@ -262,16 +376,22 @@ export class VhostUserServer {
       if (this.#draining !== a.handler) return; // the server was closed meanwhile
       this.#draining = null;
       this.#reactor.modify(this.#listenToken, EPOLLIN);
+      this.#serveWaiting();
     });
   }
 
   /** Drops the connection (closing sessions, zeroing keys), stops listening and removes the socket file. */
   close(): void {
     this.#closeActive();
+    this.#waiting.close();
     const draining = this.#draining;
     this.#draining = null;
     draining?.close(); // shutting down: finish now
     this.#reactor.remove(this.#listenToken);
     this.#listener.close();
+    if (this.#guardKey !== null) unregisterServer(this.#guardKey);
+    this.#guardKey = null;
+    if (this.#ownLog) this.#log.close();
+    else this.#log.flush();
   }
 }

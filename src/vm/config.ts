@@ -32,6 +32,12 @@ export interface VmConfig {
   readonly mode: number;
   /** Accelerator sessions this VM may hold, or null for an equal share of the accelerator. */
   readonly accelSessions: number | null;
+  /**
+   * Accept guest RAM that can still shrink (a memfd without F_SEAL_SHRINK that cannot be sealed, a tmpfs or
+   * hugetlbfs file). A truncation of it kills the whole daemon with SIGBUS, so `runDaemon` accepts this only for
+   * a daemon that serves this one VM (docs/hostile.md). Default false.
+   */
+  readonly allowUnsealedMemory: boolean;
 }
 
 /** Defaults of a VM's settings. */
@@ -149,6 +155,7 @@ const VM_FIELDS = [
   "group",
   "mode",
   "accelSessions",
+  "allowUnsealedMemory",
 ] as const;
 
 /**
@@ -187,6 +194,7 @@ export function parseVmConfig(value: unknown, path: string): VmConfig {
     group: r.raw("group") === undefined ? null : resolveGroup(r.raw("group"), r.field("group")),
     mode: parseMode(r.raw("mode"), r.field("mode")),
     accelSessions: r.int("accelSessions", 0, 1 << 24, undefined) ?? null,
+    allowUnsealedMemory: r.bool("allowUnsealedMemory", false),
   };
 }
 
@@ -254,6 +262,16 @@ export function checkUnique(vms: readonly VmConfig[], path = "vms"): void {
       throw new ConfigError(
         `${path}[${i}].socket`,
         `${vm.socket} is also the socket of ${path}[${sameSocket}]`,
+      );
+    }
+    if (vm.allowUnsealedMemory && vms.length > 1) {
+      throw new ConfigError(
+        `${path}[${i}].allowUnsealedMemory`,
+        "memory that can shrink kills the whole daemon when it is truncated (SIGBUS), and with it the other " +
+          `${
+            vms.length - 1
+          } VMs' devices: serve ${vm.name} from a daemon of its own, or give QEMU sealed memory ` +
+          "(-object memory-backend-memfd,share=on, which seals by default)",
       );
     }
     names.set(vm.name, i);

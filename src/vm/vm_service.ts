@@ -43,6 +43,11 @@ export interface VmSnapshot {
   readonly inflight: number;
   /** Requests by status and payload bytes out. */
   readonly device: Record<string, number>;
+  /**
+   * Log lines the guest or the front-end caused that the VM's rate limit suppressed, by kind (`malformed-chain`,
+   * `peer-dropped`, …), since the VM started; the same counts are logged once per window while they grow.
+   */
+  readonly logSuppressed: Readonly<Record<string, number>>;
   /** Which path served requests and why sessions went to software; null without an accelerator. */
   readonly router: RouterStats | null;
   /** The accelerator as this VM sees it (its queue, its counters), or null. */
@@ -100,6 +105,7 @@ export class VmService {
       dataQueues: config.queues,
       maxSessions: config.maxSessions,
       maxInflight: config.maxInflight,
+      logLimits: { label: `VM ${config.name} (${config.socket})` },
     });
     this.server = VhostUserServer.listen({
       path: config.socket,
@@ -108,6 +114,7 @@ export class VmService {
       backend: this.device,
       pollMode: options.serving.poll,
       busyPollUs: options.serving.busyPollUs,
+      shrinkableMemory: config.allowUnsealedMemory ? "allow" : "refuse",
     });
   }
 
@@ -123,6 +130,7 @@ export class VmService {
       sessions: this.device.sessions.table.size,
       inflight: this.device.inflightTotal,
       device: this.device.stats.toJSON(),
+      logSuppressed: this.device.logLimit.suppressed,
       router: r === undefined ? null : { ...r, fallbacks: { ...r.fallbacks } },
       accelerator: this.#options.accelerator?.() ?? null,
       thread: this.#options.thread ?? null,
@@ -135,5 +143,6 @@ export class VmService {
     if (this.#closed) return;
     this.#closed = true;
     this.server.close();
+    this.device.logLimit.close(); // the last window's suppressed counts, logged
   }
 }

@@ -24,6 +24,8 @@ import { allocHostMemory, type SessionParams } from "../../src/engine/mod.ts";
 import { type GuestRegion, RegionGuestMemory } from "../../src/memory/mod.ts";
 import { EPOLLIN, EventFd, type Reactor } from "../../src/os/mod.ts";
 import { IovaAllocator } from "../../src/vfio/mod.ts";
+import { dmaError } from "../../src/vfio/container.ts";
+import { Errno, ErrnoError } from "../../src/os/mod.ts";
 import {
   featureMask,
   SplitQueue,
@@ -67,6 +69,11 @@ export interface FakeOptions {
    * "inline" (inside the notification: for tests that wait synchronously), "manual" (only at `process()`).
    */
   readonly serve?: "timer" | "inline" | "manual";
+  /**
+   * Bytes `mapFixed` may pin in all, as RLIMIT_MEMLOCK bounds what VFIO pins: a mapping past it fails as VFIO's
+   * does (ENOMEM). Default unlimited.
+   */
+  readonly pinLimit?: number;
 }
 
 const X86_RANGES = [{ start: 0, end: 0xfedf_ffff }, { start: 0xfef0_0000, end: 0x7f_ffff_ffff }];
@@ -111,6 +118,7 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
       maxSessions: 256,
       indirect: true,
       serve: "timer",
+      pinLimit: Infinity,
       dataQueues: 1,
       ...options,
     };
@@ -225,12 +233,22 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
     this.#rebuild();
   }
 
+  /** Bytes pinned by `mapFixed` now. */
+  pinned = 0;
+
   mapFixed(address: bigint, iova: number, size: number): void {
+    if (this.pinned + size > this.#options.pinLimit) {
+      throw dmaError(new ErrnoError(Errno.ENOMEM, "ioctl(VFIO_IOMMU_MAP_DMA)"), `map 0x${iova.toString(16)}`);
+    }
+    this.pinned += size;
     this.#iovas.reserve(iova, size);
     const pointer = Deno.UnsafePointer.create(address)!;
     const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, size));
     this.#addRegion(iova, bytes, address);
+    this.#fixed.add(iova);
   }
+
+  readonly #fixed = new Set<number>();
 
   mapAnywhere(address: bigint, size: number, preferred: number): number {
     try {
@@ -247,6 +265,7 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
   unmapFixed(iova: number): void {
     const r = this.#regions.get(iova);
     if (r === undefined) return;
+    if (this.#fixed.delete(iova)) this.pinned -= r.size;
     this.#regions.delete(iova);
     this.#iovas.free(iova, r.size);
     this.#rebuild();

@@ -68,6 +68,8 @@ export interface TestDaemon extends AsyncDisposable {
   readonly socket: string;
   /** Log lines, rendered ("warning: dropping front-end connection: ..."). */
   readonly logs: string[];
+  /** The records behind `logs` (levels, properties). */
+  readonly records: LogRecord[];
 }
 
 /**
@@ -77,7 +79,9 @@ export interface TestDaemon extends AsyncDisposable {
  */
 export async function startDaemon(options: Parameters<typeof runDaemon>[0] = {}): Promise<TestDaemon> {
   const logs: string[] = [];
+  const records: LogRecord[] = [];
   const sink = (r: LogRecord): void => {
+    records.push(r);
     logs.push(`${r.level}: ${r.message.map((p) => typeof p === "string" ? p : String(p)).join("")}`);
   };
   await configure({
@@ -91,10 +95,13 @@ export async function startDaemon(options: Parameters<typeof runDaemon>[0] = {})
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-hostile-" });
   const socket = `${dir}/vhost.sock`;
   const daemon = runDaemon({ placement: "inline", ...options, socket });
+  // These tests read the line each hostile input causes; the rate limit has tests of its own.
+  daemon.device.logLimit.burst = Infinity;
   return {
     daemon,
     socket,
     logs,
+    records,
     async [Symbol.asyncDispose](): Promise<void> {
       await daemon.stop();
       await Deno.remove(dir, { recursive: true });

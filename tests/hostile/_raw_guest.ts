@@ -20,11 +20,12 @@ import {
 } from "../../src/vhost_user/mod.ts";
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, writeU32 } from "../../src/virtio/mod.ts";
 import { type RawDesc, RawRing, writeDescs } from "../_fixtures/guest_ram.ts";
-import { CT, IV, PT, RawPeer, sessionPayload, type TestDaemon, until } from "./_helpers.ts";
+import { CT, IV, PT, RawPeer, sessionPayload, until } from "./_helpers.ts";
 
 /** Queue size of the raw guest's vring 0. */
 export const QSIZE = 16;
-const RAM_SIZE = 1 << 20;
+/** Bytes of the raw guest's RAM. */
+export const RAM_SIZE = 1 << 20;
 const INDIRECT_OFF = 0x1000; // indirect tables
 const DATA_OFF = 0x4000; // request buffers
 
@@ -64,9 +65,14 @@ export class RawGuest implements Disposable {
     this.ring = new RawRing(ram.memory, QSIZE, ram.region.gpa);
   }
 
-  /** Connects, negotiates like QEMU 7.2, sends the memory table and starts vring 0. */
-  static async open(t: TestDaemon): Promise<RawGuest> {
-    const g = new RawGuest(RawPeer.connect(t.socket), new GuestRam(RAM_SIZE));
+  /**
+   * Connects, negotiates like QEMU 7.2, sends the memory table and starts vring 0.
+   *
+   * @param t The daemon (or just its socket).
+   * @param ram Guest RAM of `RAM_SIZE` bytes (owned from now on); default a memfd sealed as QEMU seals it.
+   */
+  static async open(t: { readonly socket: string }, ram?: GuestRam): Promise<RawGuest> {
+    const g = new RawGuest(RawPeer.connect(t.socket), ram ?? new GuestRam(RAM_SIZE));
     try {
       await g.peer.negotiate();
       g.peer.send(

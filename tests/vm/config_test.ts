@@ -1,7 +1,7 @@
 /** VM settings and the daemon's config file: every bad field is named, and nothing binds before all are checked. */
 
 import assert from "node:assert/strict";
-import { ConfigError, parseVmConfig, vmsFromSockets } from "../../src/vm/mod.ts";
+import { checkUnique, ConfigError, parseVmConfig, vmsFromSockets } from "../../src/vm/mod.ts";
 import { parseConfigText } from "../../src/daemon/config_file.ts";
 import { bindSockets, resolveVms, runDaemon } from "../../src/daemon/daemon.ts";
 import { UnixListener, UnixSocketError } from "../../src/os/mod.ts";
@@ -27,7 +27,15 @@ Deno.test("parseVmConfig() fills in the defaults", () => {
     group: null,
     mode: 0o600,
     accelSessions: null,
+    allowUnsealedMemory: false,
   });
+});
+
+Deno.test("checkUnique() refuses allowUnsealedMemory when the daemon serves more than one VM", () => {
+  const one = parseVmConfig({ name: "a", socket: "/s/a", allowUnsealedMemory: true }, "vms[0]");
+  checkUnique([one]); // alone: a truncation can end only its own device
+  const other = parseVmConfig({ name: "b", socket: "/s/b" }, "vms[1]");
+  fails(() => checkUnique([other, one]), "vms[1].allowUnsealedMemory", /SIGBUS.*daemon of its own.*memfd/);
 });
 
 Deno.test("parseVmConfig() names the bad field and says what would do", () => {
