@@ -46,7 +46,8 @@ interface Request {
   readonly length: number;
 }
 
-const u64 = (v: DataView, at: number): number => v.getUint32(at, true) + v.getUint32(at + 4, true) * 0x1_0000_0000;
+const u64 = (v: DataView, at: number): number =>
+  v.getUint32(at, true) + v.getUint32(at + 4, true) * 0x1_0000_0000;
 
 /** The lookaside service. */
 export class FakeLookaside {
@@ -90,13 +91,17 @@ export class FakeLookaside {
 
   #parse(request: Uint8Array): Request {
     const v = new DataView(request.buffer, request.byteOffset, 128);
-    if ((v.getUint8(3) & 0x80) === 0 || v.getUint8(2) !== 4) throw new Refusal(INVALID_PARAM, "not a valid LA request");
+    if ((v.getUint8(3) & 0x80) === 0 || v.getUint8(2) !== 4) {
+      throw new Refusal(INVALID_PARAM, "not a valid LA request");
+    }
     const cmd = v.getUint8(1);
     if (cmd > 3) throw new Refusal(UNSUPPORTED, `command ${cmd}`);
     const cdBytes = v.getUint8(18) * 8;
     const cd = this.#view(u64(v, 8), cdBytes);
     const srcLen = v.getUint32(48, true);
-    if (srcLen !== v.getUint32(52, true)) throw new Refusal(INVALID_PARAM, "source and destination lengths differ");
+    if (srcLen !== v.getUint32(52, true)) {
+      throw new Refusal(INVALID_PARAM, "source and destination lengths differ");
+    }
     const chain = [v.getUint8(111), v.getUint8(115)];
     const expect = [[0x41, 0], [0, 0x42], [0x21, 0x42], [0x41, 0x12]][cmd]!;
     if (chain[0] !== expect[0] || chain[1] !== expect[1]) {
@@ -126,7 +131,9 @@ export class FakeLookaside {
       pieces.push(this.#view(u64(list, 16 + 16 * i + 8), len));
       total += len;
     }
-    if (total !== r.length) throw new Refusal(INVALID_PARAM, `list holds ${total} bytes, request says ${r.length}`);
+    if (total !== r.length) {
+      throw new Refusal(INVALID_PARAM, `list holds ${total} bytes, request says ${r.length}`);
+    }
     return pieces;
   }
 
@@ -231,7 +238,9 @@ export class FakeLookaside {
     },
   ): void {
     const spc = (1 << 13) | (1 << 11);
-    if (!c.ucs || (r.flags & spc) !== spc) throw new Refusal(UNSUPPORTED, "AEAD mode needs single pass, 12-byte IV");
+    if (!c.ucs || (r.flags & spc) !== spc) {
+      throw new Refusal(UNSUPPORTED, "AEAD mode needs single pass, 12-byte IV");
+    }
     const tagLen = (c.config >>> 10) & 0x1f;
     const upper = r.cd.getUint32(r.bytes.getUint8(110) * 8 + 4, true);
     const aadLen = ((upper >>> 24) & 0xff) | (((upper >>> 16) & 0x3f) << 8);
