@@ -44,7 +44,9 @@ export class MsixVectors implements Disposable {
     if (!info.eventfd || count < 1 || count > info.count) {
       throw new VfioError(
         "irq",
-        `Cannot enable ${count} ${index === VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" : "MSI"} vectors on ${device.name}: ` +
+        `Cannot enable ${count} ${
+          index === VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" : "MSI"
+        } vectors on ${device.name}: ` +
           `it has ${info.count}` +
           (info.eventfd ? "" : " and no eventfd signalling"),
       );
