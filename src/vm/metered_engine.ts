@@ -4,7 +4,10 @@
  * histogram (submit to completion, synchronous or not). It passes sessions and operations through untouched: the
  * engine below (the router, or software alone) sees the device's own objects.
  *
- * Labels are computed once per session (at creation), so a request costs two clock reads and one map update.
+ * Labels are computed once per session (at creation), and each label keeps its rows by status code, so a request
+ * costs two clock reads and two identity-map lookups, and allocates nothing once its session and operation slot
+ * have been seen (design.md's performance rules: the profile of `serve --poll` at 64 B showed the per-request row
+ * key string and pending record).
  *
  * @module
  */
@@ -32,6 +35,19 @@ interface Label {
   readonly path: ServedPath;
 }
 
+/** A session's label and its rows, indexed by status code. */
+interface SessionMeter {
+  readonly label: Label;
+  readonly rows: (Row | undefined)[];
+}
+
+/** What an operation in flight needs back at completion; one per operation object, reused. */
+interface Pending {
+  complete: CryptoOp["complete"];
+  t0: number;
+  active: boolean;
+}
+
 interface Row {
   readonly label: Label;
   readonly status: string;
@@ -44,9 +60,10 @@ export class MeteredEngine implements CryptoEngine {
   readonly name: string;
   readonly #inner: CryptoEngine;
   readonly #pathOf: (session: EngineSession) => ServedPath;
-  readonly #labels = new WeakMap<EngineSession, Label>();
+  readonly #meters = new WeakMap<EngineSession, SessionMeter>();
   readonly #rows = new Map<string, Row>();
-  readonly #pending = new Map<CryptoOp, { complete: CryptoOp["complete"]; t0: number }>();
+  // Keyed by the device's operation objects, which it reuses per request slot: bounded by the queue sizes.
+  readonly #pending = new WeakMap<CryptoOp, Pending>();
   readonly #latency = new LatencyHistogram();
   readonly #open = { accelerator: 0, software: 0 };
   readonly #onComplete = (op: CryptoOp, status: number): void => this.#completed(op, status);
@@ -72,37 +89,40 @@ export class MeteredEngine implements CryptoEngine {
       algorithm: algorithmName(this.capabilities(), params),
       path: this.#pathOf(session),
     };
-    this.#labels.set(session, label);
+    this.#meters.set(session, { label, rows: [] });
     this.#open[label.path]++;
     return session;
   }
 
   closeSession(session: EngineSession): void {
-    const label = this.#labels.get(session);
-    if (label !== undefined) {
-      this.#open[label.path]--;
-      this.#labels.delete(session);
+    const meter = this.#meters.get(session);
+    if (meter !== undefined) {
+      this.#open[meter.label.path]--;
+      this.#meters.delete(session);
     }
     this.#inner.closeSession(session);
   }
 
   submit(op: CryptoOp): number {
     const t0 = performance.now();
-    const complete = op.complete;
-    this.#pending.set(op, { complete, t0 });
+    let p = this.#pending.get(op);
+    if (p === undefined) this.#pending.set(op, p = { complete: op.complete, t0, active: false });
+    p.complete = op.complete;
+    p.t0 = t0;
+    p.active = true;
     op.complete = this.#onComplete;
     const status = this.#inner.submit(op);
     if (status === PENDING) return PENDING;
-    this.#pending.delete(op);
-    op.complete = complete;
+    p.active = false;
+    op.complete = p.complete;
     this.#count(op, status, t0);
     return status;
   }
 
   #completed(op: CryptoOp, status: number): void {
     const p = this.#pending.get(op);
-    if (p === undefined) return;
-    this.#pending.delete(op);
+    if (p === undefined || !p.active) return;
+    p.active = false;
     op.complete = p.complete;
     this.#count(op, status, p.t0);
     op.complete(op, status);
@@ -110,14 +130,22 @@ export class MeteredEngine implements CryptoEngine {
 
   #count(op: CryptoOp, status: number, t0: number): void {
     this.#latency.observe((performance.now() - t0) / 1000);
-    const label = op.session === null ? undefined : this.#labels.get(op.session);
-    if (label === undefined) return; // a stateless request: no session, counted by the device only
+    const meter = op.session === null ? undefined : this.#meters.get(op.session);
+    if (meter === undefined) return; // a stateless request: no session, counted by the device only
+    const row = meter.rows[status] ?? this.#newRow(meter, status);
+    row.requests++;
+    if (status === 0) row.bytes += op.dst.total + op.digest.total; // what the device writes back
+  }
+
+  // Sessions with the same label share their rows: the snapshot shows one row per label and status.
+  #newRow(meter: SessionMeter, status: number): Row {
     const statusName = STATUS_NAMES[status] ?? `status-${status}`;
+    const { label } = meter;
     const key = `${label.service}\0${label.algorithm}\0${label.path}\0${statusName}`;
     let row = this.#rows.get(key);
     if (row === undefined) this.#rows.set(key, row = { label, status: statusName, requests: 0, bytes: 0 });
-    row.requests++;
-    if (status === 0) row.bytes += op.dst.total + op.digest.total; // what the device writes back
+    meter.rows[status] = row;
+    return row;
   }
 
   setGuestMemory(regions: Parameters<NonNullable<CryptoEngine["setGuestMemory"]>>[0]): void {

@@ -1,0 +1,121 @@
+/**
+ * `MeteredEngine`: counts by label and status, synchronous and asynchronous completions alike, with the per-label
+ * rows cached per session (the hot path allocates nothing) and operation objects reused across requests.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
+import {
+  type Capabilities,
+  type CryptoEngine,
+  CryptoOp,
+  type EngineSession,
+  PENDING,
+  type SessionParams,
+} from "../../src/engine/mod.ts";
+import { SoftwareEngine } from "../../src/engine/software/mod.ts";
+import { MeteredEngine } from "../../src/vm/metered_engine.ts";
+
+/** Answers each submit with the next scripted status; `PENDING` ops are held until `finish`. */
+class ScriptedEngine implements CryptoEngine {
+  readonly name = "scripted";
+  readonly held: CryptoOp[] = [];
+  readonly #caps = new SoftwareEngine().capabilities();
+  statuses: number[] = [];
+
+  capabilities(): Capabilities {
+    return this.#caps;
+  }
+  createSession(params: SessionParams): EngineSession {
+    return { params, engine: this } as EngineSession;
+  }
+  closeSession(): void {}
+  submit(op: CryptoOp): number {
+    const status = this.statuses.shift() ?? Status.OK;
+    if (status === PENDING) this.held.push(op);
+    return status;
+  }
+  finish(status: number): void {
+    const op = this.held.shift()!;
+    op.complete(op, status);
+  }
+  close(): void {}
+}
+
+const AES_CBC: SessionParams = {
+  service: "cipher",
+  algo: CipherAlgo.AES_CBC,
+  op: 1,
+  key: new Uint8Array(16),
+} as unknown as SessionParams;
+
+function observed(meter: MeteredEngine): number {
+  return meter.snapshot().latency.counts.reduce((a, b) => a + b, 0);
+}
+
+function opFor(session: EngineSession): CryptoOp {
+  const op = new CryptoOp(4);
+  op.session = session;
+  return op;
+}
+
+Deno.test("MeteredEngine counts synchronous statuses per label, one row per status", () => {
+  const inner = new ScriptedEngine();
+  const meter = new MeteredEngine(inner);
+  const op = opFor(meter.createSession(AES_CBC));
+  inner.statuses = [Status.OK, Status.OK, Status.BADMSG];
+  for (let i = 0; i < 3; i++) meter.submit(op);
+  const rows = meter.snapshot().requests;
+  assert.deepEqual(
+    rows.map((r) => [r.algorithm, r.path, r.status, r.requests]).sort(),
+    [["AES-CBC", "software", "badmsg", 1], ["AES-CBC", "software", "ok", 2]],
+  );
+  assert.equal(observed(meter), 3);
+});
+
+Deno.test("MeteredEngine: sessions with the same label share a row; closing counts sessions down", () => {
+  const inner = new ScriptedEngine();
+  const meter = new MeteredEngine(inner);
+  const a = meter.createSession(AES_CBC);
+  const b = meter.createSession(AES_CBC);
+  assert.equal(meter.snapshot().sessions.software, 2);
+  meter.submit(opFor(a));
+  meter.submit(opFor(b));
+  const rows = meter.snapshot().requests;
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0]!.requests, 2);
+  meter.closeSession(a);
+  meter.closeSession(a); // twice is harmless
+  assert.equal(meter.snapshot().sessions.software, 1);
+});
+
+Deno.test("MeteredEngine: an asynchronous completion reaches the owner once, with its own callback restored", () => {
+  const inner = new ScriptedEngine();
+  const meter = new MeteredEngine(inner);
+  const op = opFor(meter.createSession(AES_CBC));
+  const seen: number[] = [];
+  const owner = (_: CryptoOp, status: number): void => void seen.push(status);
+  op.complete = owner;
+  inner.statuses = [PENDING, PENDING];
+  assert.equal(meter.submit(op), PENDING);
+  inner.finish(Status.OK);
+  assert.equal(op.complete, owner);
+  // The same operation object reused for the next request, completed with an error.
+  op.complete = owner;
+  assert.equal(meter.submit(op), PENDING);
+  const meterCallback = op.complete; // what the engine below calls
+  inner.finish(Status.ERR);
+  meterCallback(op, Status.OK); // a second completion of a finished request: ignored by the meter
+  assert.deepEqual(seen, [Status.OK, Status.ERR]);
+  const byStatus = Object.fromEntries(meter.snapshot().requests.map((r) => [r.status, r.requests]));
+  assert.deepEqual(byStatus, { ok: 1, err: 1 });
+});
+
+Deno.test("MeteredEngine: a stateless request (no session) is timed but not counted in a row", () => {
+  const meter = new MeteredEngine(new ScriptedEngine());
+  meter.submit(new CryptoOp(4));
+  assert.equal(meter.snapshot().requests.length, 0);
+  assert.equal(observed(meter), 1);
+});
