@@ -7,10 +7,13 @@
 
 import { check, libc } from "../../ffi/libc.ts";
 import { F_GETFD, F_GETFL, F_SETFL, FD_CLOEXEC, O_NONBLOCK } from "../../ffi/constants.ts";
+import { currentLedger } from "./ledger.ts";
 
 /** An owned file descriptor. */
 export class Fd implements Disposable {
   #fd: number;
+  // Whether this thread's ledger records it (false for a borrowed descriptor, and on threads without a ledger).
+  #recorded: boolean;
 
   /**
    * Takes ownership of a raw descriptor.
@@ -23,6 +26,29 @@ export class Fd implements Disposable {
       throw new RangeError(`Cannot own file descriptor: it must be >= 0: current value is ${fd}`);
     }
     this.#fd = fd;
+    const ledger = currentLedger();
+    this.#recorded = ledger !== null;
+    ledger?.addFd(fd);
+  }
+
+  /**
+   * Wraps a descriptor another thread owns (the main thread's listening socket, its eventfds): usable here, kept
+   * out of this thread's ledger, so that reclaiming a dead thread's resources never closes it. Its owner closes
+   * it; `close()` on the borrowed wrapper still closes the number, so callers of a borrowed one do not call it.
+   *
+   * @param fd The descriptor (>= 0).
+   * @returns The wrapper.
+   * @throws RangeError for a negative descriptor.
+   */
+  static borrow(fd: number): Fd {
+    const f = new Fd(fd);
+    f.#forget();
+    return f;
+  }
+
+  #forget(): void {
+    if (this.#recorded) currentLedger()?.removeFd(this.#fd);
+    this.#recorded = false;
   }
 
   /** The raw descriptor; -1 once closed or taken. */
@@ -52,6 +78,7 @@ export class Fd implements Disposable {
    */
   take(): number {
     const fd = this.raw;
+    this.#forget(); // the new owner records it if it is an Fd
     this.#fd = -1;
     return fd;
   }
@@ -59,6 +86,7 @@ export class Fd implements Disposable {
   /** Closes the descriptor; later calls do nothing. Errors from close(2) are ignored (the fd is gone anyway). */
   close(): void {
     if (this.#fd < 0) return;
+    this.#forget(); // before the close: see ledger.ts
     libc.close(this.#fd);
     this.#fd = -1;
   }

@@ -9,6 +9,7 @@
 
 import { lastErrno, libc } from "../../ffi/libc.ts";
 import { ErrnoError } from "../../ffi/errno.ts";
+import { currentLedger } from "./ledger.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FAILED,
@@ -33,6 +34,8 @@ export class Mapping implements Disposable {
   #pointer: Deno.PointerObject | null;
   #bytes: Uint8Array;
   readonly #length: number;
+  // Slot in this thread's resource ledger, or -1 (see ledger.ts).
+  readonly #ledgerSlot: number;
   /** Host virtual address of the first byte. */
   readonly address: bigint;
 
@@ -40,6 +43,7 @@ export class Mapping implements Disposable {
     this.#pointer = pointer;
     this.#length = length;
     this.address = BigInt(Deno.UnsafePointer.value(pointer));
+    this.#ledgerSlot = currentLedger()?.addMapping(this.address, length) ?? -1;
     // UNSAFE: a view with a no-op deleter over foreign memory; valid until unmap() (vfio-ffi.md §4.3).
     this.#bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(pointer, length));
   }
@@ -108,6 +112,7 @@ export class Mapping implements Disposable {
   /** Unmaps; later calls do nothing. Views taken earlier must not be used afterwards. */
   unmap(): void {
     if (this.#pointer === null) return;
+    if (this.#ledgerSlot >= 0) currentLedger()?.removeMapping(this.#ledgerSlot); // before munmap: see ledger.ts
     libc.munmap(this.#pointer, BigInt(this.#length));
     this.#pointer = null;
     this.#bytes = new Uint8Array(0);

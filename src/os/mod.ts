@@ -6,6 +6,14 @@
  */
 
 export { Fd, isFdOpen } from "./fd.ts";
+export {
+  currentLedger,
+  installLedger,
+  MAX_LEDGER_FD,
+  MAX_LEDGER_MAPPINGS,
+  type Reclaimed,
+  ResourceLedger,
+} from "./ledger.ts";
 export { fileCovers, type MapOptions, Mapping } from "./mapping.ts";
 export {
   createMemfd,

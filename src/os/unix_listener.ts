@@ -80,7 +80,7 @@ export class UnixListener implements Disposable {
    * @returns The borrowed listener.
    */
   static borrow(fd: number, path: string): UnixListener {
-    return new UnixListener(new Fd(fd), path, null, false); // never closed here: see close()
+    return new UnixListener(Fd.borrow(fd), path, null, false); // never closed here: see close()
   }
 
   /**

@@ -65,7 +65,7 @@ export class CommandReceiver {
    */
   constructor(ends: CommandChannelEnds, reactor: Reactor, onCommand: (command: unknown) => void) {
     this.#mailbox = Mailbox.attach(ends.mailbox);
-    this.#event = new EventFd(new Fd(ends.eventFd)); // borrowed: never closed here (see close())
+    this.#event = new EventFd(Fd.borrow(ends.eventFd)); // borrowed: never closed here (see close())
     this.#reactor = reactor;
     this.#token = reactor.add(this.#event.fd, EPOLLIN, () => {
       this.#event.consume();

@@ -21,6 +21,8 @@ export interface WorkerInit {
   readonly commands: CommandChannelEnds;
   /** Shared memory of the Worker's synchronous calls to the main thread. */
   readonly calls: SharedArrayBuffer;
+  /** The thread's resource ledger (src/os/ledger.ts), installed before it opens anything. */
+  readonly ledger: SharedArrayBuffer;
   readonly logLevel: LogLevel;
   /** Log line format (`serve --log-format`). */
   readonly logFormat: LogFormat;

@@ -2,7 +2,8 @@
  * `VmThread`: the main thread's handle on one VM's Worker. It starts the Worker on the VM's socket (bound by the
  * main thread), asks it for snapshots, passes log levels and accelerator events on, serves its synchronous calls,
  * stops it, and starts a new one on the same socket when the thread dies (a bug: logged with its stack), at most
- * once a second so a thread that dies at start cannot spin.
+ * once a second so a thread that dies at start cannot spin. What a dead thread left open (the front-end's socket,
+ * guest memory, its epoll set) is reclaimed through its resource ledger (src/os/ledger.ts) before the next one starts.
  *
  * @module
  */
@@ -10,7 +11,7 @@
 import type { LogLevel } from "@logtape/logtape";
 import { getLogger } from "@logtape/logtape";
 import type { LogFormat } from "../logging/format.ts";
-import type { UnixListener } from "../os/mod.ts";
+import { ResourceLedger, type UnixListener } from "../os/mod.ts";
 import { CommandSender, createCallBuffer, type IncomingCall, SyncCallee } from "../threads/mod.ts";
 import type { VmConfig } from "./config.ts";
 import type { VmCommand, VmEvent, WorkerInit } from "./messages.ts";
@@ -22,6 +23,8 @@ const log = getLogger(["cryptobridge", "vm"]);
 const REPLY_MS = 5000;
 const STOP_MS = 10_000;
 const RESTART_MS = 1000;
+/** After a thread died or was terminated, how long before its resources are reclaimed (it has ended by then). */
+const RECLAIM_MS = 100;
 
 /** A VM's way to the shared accelerator, on the main thread's side. */
 export interface VmAccelLink {
@@ -51,6 +54,8 @@ interface Incarnation {
   readonly commands: CommandSender;
   readonly callee: SyncCallee;
   readonly calls: SharedArrayBuffer;
+  /** The thread's descriptors and mappings, reclaimed here if it dies. */
+  readonly ledger: ResourceLedger;
   readonly ready: Promise<void>;
   readonly stopped: Promise<VmSnapshot | null>;
 }
@@ -115,6 +120,7 @@ export class VmThread {
       commands,
       callee,
       calls,
+      ledger: new ResourceLedger(ResourceLedger.createBuffer()),
       ready: new Promise<void>((resolve, reject) => ready = { resolve, reject }),
       stopped: new Promise<VmSnapshot | null>((resolve) => stopped = resolve),
     };
@@ -127,18 +133,19 @@ export class VmThread {
       this.#died(inc, e);
     };
     const accel = this.#options.accel?.attach((event) => this.accelEvent(event)) ?? null;
-    worker.postMessage(this.#init(commands, calls, accel) satisfies WorkerInit);
+    worker.postMessage(this.#init(inc, accel) satisfies WorkerInit);
     return inc;
   }
 
-  #init(commands: CommandSender, calls: SharedArrayBuffer, accel: unknown): WorkerInit {
+  #init(inc: Incarnation, accel: unknown): WorkerInit {
     const o = this.#options;
     return {
       type: "init",
       config: o.config,
       listenFd: o.listener.fd,
-      commands: commands.ends,
-      calls,
+      commands: inc.commands.ends,
+      calls: inc.calls,
+      ledger: inc.ledger.buffer,
       logLevel: o.logLevel,
       logFormat: o.logFormat ?? "text",
       serving: o.serving,
@@ -181,6 +188,8 @@ export class VmThread {
 
   #died(inc: Incarnation, e: ErrorEvent): void {
     inc.commands.close();
+    inc.worker.terminate();
+    this.#reclaimLater(inc);
     if (this.#stopping || inc !== this.#current) return;
     log.error("VM {vm}: its thread died ({error} at {where}); a new one serves its socket in {ms} ms", {
       vm: this.config.name,
@@ -194,6 +203,21 @@ export class VmThread {
       this.#current = this.#spawn();
       this.#current.ready.catch((err) => log.error("VM {vm}: {error}", { vm: this.config.name, error: err }));
     }, RESTART_MS);
+  }
+
+  // The front-end's socket among them: closing it is how QEMU learns that this back-end went away.
+  #reclaimLater(inc: Incarnation): void {
+    setTimeout(() => {
+      const r = inc.ledger.reclaim();
+      if (r.fds === 0 && r.mappings === 0) return;
+      log.warn(
+        "VM {vm}: closed {fds} descriptors and unmapped {mappings} mappings ({bytes} bytes) its ended thread left",
+        {
+          vm: this.config.name,
+          ...r,
+        },
+      );
+    }, RECLAIM_MS);
   }
 
   #send(command: VmCommand): void {
@@ -259,6 +283,7 @@ export class VmThread {
     }
     inc.worker.terminate();
     inc.commands.close();
+    if (snapshot === null) this.#reclaimLater(inc);
     this.#options.accel?.detach(snapshot !== null);
     return snapshot;
   }

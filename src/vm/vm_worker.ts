@@ -16,7 +16,15 @@
 import { getLogger } from "@logtape/logtape";
 import type { LogFormat } from "../logging/format.ts";
 import { configureLogging } from "../logging/logging.ts";
-import { pinThread, Reactor, threadAffinity, threadId, UnixListener } from "../os/mod.ts";
+import {
+  installLedger,
+  pinThread,
+  Reactor,
+  ResourceLedger,
+  threadAffinity,
+  threadId,
+  UnixListener,
+} from "../os/mod.ts";
 import { CommandReceiver, SyncCaller } from "../threads/mod.ts";
 import type { VmCommand, VmEvent, WorkerInit } from "./messages.ts";
 import { buildVmEngines, type VmEngines } from "./vm_engines.ts";
@@ -111,6 +119,7 @@ class VmThreadBody {
 }
 
 async function main(init: WorkerInit): Promise<void> {
+  installLedger(new ResourceLedger(init.ledger)); // first: every descriptor and mapping of this thread is recorded
   await configureLogging(init.logLevel, { vm: init.config.name, format: init.logFormat });
   pin(init);
   let body: VmThreadBody;

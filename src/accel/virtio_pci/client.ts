@@ -139,7 +139,7 @@ export class VirtioPciClient implements CryptoEngine {
       this.#guest,
     );
     if (this.#mode === "interrupt" && queue.irqFd !== null && this.#reactor !== null) {
-      const irq = new EventFd(new Fd(queue.irqFd)); // borrowed: the main thread owns MSI-X
+      const irq = new EventFd(Fd.borrow(queue.irqFd)); // borrowed: the main thread owns MSI-X
       this.#irqToken = this.#reactor.add(irq.fd, EPOLLIN, () => {
         irq.consume();
         this.poll();

@@ -30,7 +30,7 @@ export function openDoorbell(ticket: DoorbellTicket): () => void {
     case "local":
       return ticket.ring;
     case "eventfd": {
-      const event = new EventFd(new Fd(ticket.fd)); // borrowed: the device's owner closes it
+      const event = new EventFd(Fd.borrow(ticket.fd)); // borrowed: the device's owner closes it
       return () => event.signal();
     }
     case "mmio": {

@@ -102,8 +102,8 @@ export class SharedQueueClient implements CryptoEngine {
     this.#slots = new OpSlots(ticket.opSlots);
     this.#submit = SpscRing.attach(ticket.submit);
     this.#done = SpscRing.attach(ticket.done);
-    this.#kick = new EventFd(new Fd(ticket.kickFd)); // both borrowed: the main thread owns them
-    this.#doneEvent = new EventFd(new Fd(ticket.doneFd));
+    this.#kick = new EventFd(Fd.borrow(ticket.kickFd)); // both borrowed: the main thread owns them
+    this.#doneEvent = new EventFd(Fd.borrow(ticket.doneFd));
     this.#ops = new Array(ticket.slots).fill(null);
     this.#free = Array.from({ length: ticket.slots }, (_, i) => ticket.slots - 1 - i);
     this.#token = reactor.add(this.#doneEvent.fd, EPOLLIN, () => {
