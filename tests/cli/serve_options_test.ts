@@ -34,7 +34,17 @@ Deno.test("formatStats() says which path served requests and why sessions went t
       accelRequests: 7,
       softwareRequests: 3,
       accelSessions: 2,
-      fallbacks: { "not-advertised": 1, refused: 0, nospc: 1, quota: 0, unavailable: 0, failed: 1 },
+      fallbacks: {
+        "not-advertised": 1,
+        refused: 0,
+        nospc: 1,
+        quota: 0,
+        unavailable: 0,
+        failed: 1,
+        "software-faster": 5,
+        "policy-software": 0,
+      },
+      policy: "fastest",
     },
     accelerator: {
       state: "ready",
@@ -55,6 +65,7 @@ Deno.test("formatStats() says which path served requests and why sessions went t
     text,
     /not advertised 1, refused 0, no space 1, accelerator unavailable 0 \(sessions\); accelerator failed 1/,
   );
+  assert.match(text, /route fastest: software faster 5 \(requests\), policy software 0 \(sessions\)/);
   assert.match(
     text,
     /accelerator: ready, 1 failures \(last: the device was reset \(status 0x0\)\), refused when probed: SHA1/,
