@@ -23,7 +23,11 @@ import { routeKey, type SpeedPoint, thresholdOf } from "./route_policy.ts";
 
 /** Options of `calibrate`. */
 export interface CalibrationOptions {
-  /** Source sizes measured, in bytes. Default 64, 1024, 16384. */
+  /**
+   * Source sizes measured, in bytes. Default 64, 1024, 4096: the calibration's buffers are not guest memory, so
+   * the accelerators copy them through their per-request bounce areas (16 KiB for source and destination together
+   * by default), which larger sizes would not fit.
+   */
   readonly sizes?: readonly number[];
   /** Timed requests per size and engine. Default 32. */
   readonly requests?: number;
@@ -52,7 +56,7 @@ export interface AlgorithmCalibration {
 type Resolved = Required<CalibrationOptions>;
 
 const DEFAULTS: Resolved = {
-  sizes: [64, 1024, 16384],
+  sizes: [64, 1024, 4096],
   requests: 32,
   window: 8,
   timeoutMs: 2000,
@@ -62,6 +66,17 @@ const DEFAULTS: Resolved = {
 /** A measurement failed: the algorithm stays accelerator-first. */
 export class CalibrationError extends Error {
   override name = "CalibrationError";
+  /** `status`: a request failed; `timeout`: the engine stopped answering (the rest is not measured). */
+  readonly kind: "status" | "timeout";
+
+  /**
+   * @param kind What failed.
+   * @param message What to log.
+   */
+  constructor(kind: "status" | "timeout", message: string) {
+    super(message);
+    this.kind = kind;
+  }
 }
 
 /**
@@ -80,24 +95,21 @@ export async function calibrate(
   const o: Resolved = { ...DEFAULTS, ...definedOf(options) };
   const softCaps = software.capabilities();
   const results: AlgorithmCalibration[] = [];
+  let stopped: string | null = null; // an engine that stopped answering is not waited for again
   for (const target of calibrationTargets(accel.capabilities())) {
     const key = routeKey(target.params)!;
-    if (!supports(softCaps, target.params)) {
-      results.push({
-        key,
-        name: target.name,
-        points: [],
-        threshold: 0,
-        problem: "software does not serve it",
-      });
-      continue;
-    }
-    try {
-      const points = await measureTarget(accel, software, target, o);
-      results.push({ key, name: target.name, points, threshold: thresholdOf(points), problem: null });
-    } catch (e) {
-      if (!(e instanceof CalibrationError || e instanceof EngineError)) throw e;
-      results.push({ key, name: target.name, points: [], threshold: 0, problem: e.message });
+    const failed = (problem: string) => ({ key, name: target.name, points: [], threshold: 0, problem });
+    if (stopped !== null) results.push(failed(stopped));
+    else if (!supports(softCaps, target.params)) results.push(failed("software does not serve it"));
+    else {
+      try {
+        const points = await measureTarget(accel, software, target, o);
+        results.push({ key, name: target.name, points, threshold: thresholdOf(points), problem: null });
+      } catch (e) {
+        if (!(e instanceof CalibrationError || e instanceof EngineError)) throw e;
+        results.push(failed(e.message));
+        if (e instanceof CalibrationError && e.kind === "timeout") stopped = e.message;
+      }
     }
   }
   return results;
@@ -167,7 +179,9 @@ function runRequests(engine: CryptoEngine, ops: CryptoOp[], total: number, timeo
     };
     const finished = (op: CryptoOp, status: number): void => {
       if (settled) return;
-      if (status !== 0) return settle(new CalibrationError(`${engine.name} answered status ${status}`));
+      if (status !== 0) {
+        return settle(new CalibrationError("status", `${engine.name} answered status ${status}`));
+      }
       free.push(op);
       if (++done === total) return settle(null);
       pump();
@@ -186,7 +200,7 @@ function runRequests(engine: CryptoEngine, ops: CryptoOp[], total: number, timeo
       pumping = false;
     };
     const timer = setTimeout(
-      () => settle(new CalibrationError(`${engine.name} did not answer within ${timeoutMs} ms`)),
+      () => settle(new CalibrationError("timeout", `${engine.name} did not answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
     pump();

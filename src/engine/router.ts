@@ -68,6 +68,11 @@ export interface RouterStats {
   fallbacks: Record<FallbackReason, number>;
   /** The routing policy in force. */
   policy: RoutePolicy;
+  /**
+   * The `fastest` thresholds in force, JSON-safe: `routeKey` -> least source size on the accelerator, null for
+   * software at every size. Empty until a calibration (or `setThresholds`).
+   */
+  thresholds: Record<string, number | null>;
 }
 
 /** A session as the device sees it: where it runs, and its software twin for re-runs. */
@@ -108,6 +113,7 @@ export class RouterEngine implements CryptoEngine {
       "policy-software": 0,
     },
     policy: DEFAULT_ROUTE,
+    thresholds: {},
   };
   #thresholds: RouteThresholds = new Map();
   // The device's completion callback and routed session of each operation submitted asynchronously.
@@ -123,7 +129,7 @@ export class RouterEngine implements CryptoEngine {
     this.#accel = accel;
     this.#software = software;
     this.#stats.policy = options.policy ?? DEFAULT_ROUTE;
-    if (options.thresholds !== undefined) this.#thresholds = options.thresholds;
+    if (options.thresholds !== undefined) this.setThresholds(options.thresholds);
   }
 
   /** The policy in force. */
@@ -152,6 +158,9 @@ export class RouterEngine implements CryptoEngine {
    */
   setThresholds(thresholds: RouteThresholds): void {
     this.#thresholds = thresholds;
+    this.#stats.thresholds = Object.fromEntries(
+      [...thresholds].map(([k, n]) => [k, n === Infinity ? null : n]),
+    );
   }
 
   /**
@@ -164,7 +173,7 @@ export class RouterEngine implements CryptoEngine {
   async calibrate(options: CalibrationOptions = {}): Promise<AlgorithmCalibration[]> {
     if (this.#accel === null) return [];
     const results = await calibrate(this.#accel, this.#software, options);
-    this.#thresholds = thresholdsOf(results);
+    this.setThresholds(thresholdsOf(results));
     return results;
   }
 
