@@ -51,6 +51,11 @@ thread. Options:
 } (default auto): auto uses the accelerator when --device is
                         given and software for what it cannot do (or for everything if it cannot start); accel
                         also uses both, but fails when the accelerator cannot start; software ignores --device
+  --route POLICY        accel-first (default), fastest or software: which engine serves what both can do.
+                        fastest measures each accelerator algorithm against software at start (a short run,
+                        one log line per algorithm) and sends requests smaller than where the accelerator
+                        wins to software; software keeps the accelerator open but routes every session to
+                        software. Requests and sessions routed away are counted (\`cryptobridge vm stats\`)
   --log-level LEVEL     ${LOG_LEVELS.join(", ")} (default info)
   --log-format FORMAT   text (default) or json: one JSON object per line, for journald and log shippers
   --control PATH        the control socket (JSON-RPC, docs/control.md; mode 0600), default

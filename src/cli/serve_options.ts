@@ -9,6 +9,7 @@ import type { LogLevel } from "@logtape/logtape";
 import { readConfigFile } from "../daemon/config_file.ts";
 import type { DaemonOptions } from "../daemon/daemon.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "../daemon/engines.ts";
+import { isRoutePolicy, ROUTE_POLICIES, type RoutePolicy } from "../engine/route_policy.ts";
 import { type LogFormat, parseLogFormat, parseLogLevel } from "../logging/logging.ts";
 import { controlPathBeside } from "../control/paths.ts";
 import { parseMetricsAddress } from "../metrics/mod.ts";
@@ -30,6 +31,7 @@ export const SERVE_OPTIONS = {
   "allow-unsealed-memory": { type: "boolean" },
   device: { type: "string" },
   engine: { type: "string" },
+  route: { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   control: { type: "string" },
@@ -67,6 +69,30 @@ export function engineOptions(
     throw new UsageError("--engine accel needs --device BDF (the accelerator to use)");
   }
   return { engine: choice as EngineChoice, device: bdf };
+}
+
+/**
+ * `--route`, checked.
+ *
+ * @param value The option's value.
+ * @param fallback When absent (the config file's, else accel-first).
+ * @returns The policy.
+ * @throws UsageError for an unknown policy.
+ */
+export function routeOption(
+  value: string | boolean | undefined,
+  fallback: RoutePolicy = "accel-first",
+): RoutePolicy {
+  const route = stringOption(value, fallback);
+  if (!isRoutePolicy(route)) {
+    throw new UsageError(
+      `--route must be one of ${
+        ROUTE_POLICIES.join(", ")
+      }: got "${route}" (fastest measures the accelerator ` +
+        "against software at start and sends each request where it is faster)",
+    );
+  }
+  return route;
 }
 
 /**
@@ -133,6 +159,7 @@ export function daemonOptions(values: Values, sockets: readonly string[]): Daemo
     ...base,
     engine,
     ...(device === undefined ? {} : { device }),
+    route: routeOption(values["route"], base.route),
     poll: values["poll"] === true || base.poll === true,
     busyPollUs: intOption("--busy-poll", values["busy-poll"], base.busyPollUs ?? 0, 0, 100_000),
     logLevel: logLevelOption(values["log-level"], base.logLevel ?? "info"),

@@ -26,7 +26,8 @@ export function qemuOptions(socket: string, queues: number): string {
 }
 
 /**
- * The counters as printed when serve stops: one line each for requests, the paths and the fallbacks.
+ * The counters as printed when serve stops: one line each for requests, the paths, the fallbacks and the routing
+ * policy's choices.
  *
  * @param stats The daemon's counters.
  * @returns The text.
@@ -45,6 +46,8 @@ export function formatStats(stats: DaemonStats): string {
         `in software: ${r.softwareRequests} requests`,
       `to software: not advertised ${f["not-advertised"]}, refused ${f.refused}, no space ${f.nospc}, ` +
         `accelerator unavailable ${f.unavailable} (sessions); accelerator failed ${f.failed} (requests re-run)`,
+      `route ${r.policy}: software faster ${f["software-faster"]} (requests), ` +
+        `policy software ${f["policy-software"]} (sessions)`,
     );
   }
   if (stats.accelerator !== null) lines.push(formatAccelerator(stats.accelerator));

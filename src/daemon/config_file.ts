@@ -9,8 +9,9 @@ import { ConfigError, FieldReader } from "../vm/config.ts";
 import { parseLogLevel } from "../logging/logging.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines.ts";
 import type { DaemonOptions } from "./daemon.ts";
+import { isRoutePolicy, ROUTE_POLICIES, type RoutePolicy } from "../engine/route_policy.ts";
 
-const FIELDS = ["vms", "device", "engine", "poll", "busyPollUs", "logLevel"] as const;
+const FIELDS = ["vms", "device", "engine", "route", "poll", "busyPollUs", "logLevel"] as const;
 
 /**
  * Parses and checks a configuration document. The VM entries are checked by `runDaemon` (`parseVmConfig`), with
@@ -37,6 +38,10 @@ export function parseConfigText(text: string, source: string): DaemonOptions {
   if (!(ENGINE_CHOICES as readonly string[]).includes(engine)) {
     throw new ConfigError("engine", `must be one of ${ENGINE_CHOICES.join(", ")}: got "${engine}"`);
   }
+  const route = r.string("route", "accel-first");
+  if (!isRoutePolicy(route)) {
+    throw new ConfigError("route", `must be one of ${ROUTE_POLICIES.join(", ")}: got "${route}"`);
+  }
   const level = r.string("logLevel", "info");
   let logLevel;
   try {
@@ -48,6 +53,7 @@ export function parseConfigText(text: string, source: string): DaemonOptions {
   return {
     vms,
     engine: engine as EngineChoice,
+    route: route as RoutePolicy,
     poll: r.bool("poll", false),
     busyPollUs: r.int("busyPollUs", 0, 100_000, 0),
     logLevel,

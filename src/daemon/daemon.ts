@@ -13,10 +13,12 @@ import type { CryptoDevice } from "../crypto/device.ts";
 import type { LogFormat } from "../logging/format.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine, type RouterStats } from "../engine/router.ts";
+import { DEFAULT_ROUTE, type RoutePolicy } from "../engine/route_policy.ts";
 import { Reactor, UnixListener } from "../os/mod.ts";
 import type { VhostUserServer } from "../vhost_user/mod.ts";
 import { checkUnique, parseVmConfig, type VmConfig, vmsFromSockets } from "../vm/config.ts";
 import { innerEngine } from "../vm/vm_engines.ts";
+import { applyRoute } from "../vm/route_calibration.ts";
 import type { ServingMode, VmSnapshot } from "../vm/vm_service.ts";
 import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
 import { type EngineChoice, type Engines, setUpEngines } from "./engines.ts";
@@ -43,6 +45,8 @@ export interface DaemonOptions {
   readonly poll?: boolean;
   /** After a kick, keep polling that ring this many microseconds (`serve --busy-poll`). Default 0. */
   readonly busyPollUs?: number;
+  /** Which engine serves what both can (`serve --route`; `route_policy.ts`). Default accel-first. */
+  readonly route?: RoutePolicy;
   /**
    * The engines: a choice (`serve --engine`; see `setUpEngines`) or an engine object (tests, embedding; the
    * caller closes it, and the VMs are then served on the calling thread). Default "auto".
@@ -197,7 +201,11 @@ function placementOf(options: DaemonOptions): "worker" | "inline" {
 }
 
 function serving(options: DaemonOptions): ServingMode {
-  return { poll: options.poll ?? false, busyPollUs: options.busyPollUs ?? 0 };
+  return {
+    poll: options.poll ?? false,
+    busyPollUs: options.busyPollUs ?? 0,
+    route: options.route ?? DEFAULT_ROUTE,
+  };
 }
 
 function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixListener[]): Daemon {
@@ -242,6 +250,9 @@ function runInline(options: DaemonOptions, vms: VmConfig[], listeners: UnixListe
     throw e;
   }
   const accel = engines.accel;
+  if (typeof options.engine !== "object") {
+    void applyRoute(engines.router, options.route ?? DEFAULT_ROUTE, "daemon");
+  }
   const hostNow = (config: VmConfig, listener: UnixListener): HostedVm =>
     hostInline({
       config,

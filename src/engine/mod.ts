@@ -27,4 +27,23 @@ export { allocHostMemory, type HostMemory } from "./host_memory.ts";
 export { SgList } from "./sg_list.ts";
 export { ENGINE_FAILED } from "./engine.ts";
 export { mergeCapabilities, supports } from "./capabilities.ts";
-export { type FallbackReason, RouterEngine, type RouterStats } from "./router.ts";
+export { type FallbackReason, RouterEngine, type RouterOptions, type RouterStats } from "./router.ts";
+export {
+  DEFAULT_ROUTE,
+  isRoutePolicy,
+  ROUTE_POLICIES,
+  routeKey,
+  type RoutePolicy,
+  type RouteThresholds,
+  type SpeedPoint,
+  thresholdOf,
+} from "./route_policy.ts";
+export {
+  type AlgorithmCalibration,
+  calibrate,
+  CalibrationError,
+  type CalibrationOptions,
+  formatCalibration,
+  thresholdsOf,
+} from "./calibration.ts";
+export { type CalibratedService, type CalibrationTarget, calibrationTargets } from "./calibration_ops.ts";

@@ -19,6 +19,7 @@ import { SoftwareEngine } from "../engine/software/mod.ts";
 import type { Reactor } from "../os/mod.ts";
 import type { SyncCaller } from "../threads/mod.ts";
 import type { VmEvent, WorkerInit } from "./messages.ts";
+import { applyRoute } from "./route_calibration.ts";
 
 /** What `buildVmEngines` needs. */
 export interface VmEnginesContext {
@@ -39,6 +40,8 @@ export interface VmEngines {
   readonly router: RouterEngine | null;
   /** Which path a session of `engine` runs on (metrics). */
   readonly pathOf: (session: EngineSession) => ServedPath;
+  /** The router's start-up calibration (`serve --route fastest`), or null when none runs. */
+  readonly calibration: Promise<void> | null;
   /** This VM's accelerator counters, when there is one. */
   readonly accelerator?: () => Record<string, unknown>;
   /** An accelerator event from the main thread. */
@@ -59,7 +62,14 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
   const pathOf = (s: EngineSession): ServedPath => (innerEngine(s) === software ? "software" : "accelerator");
   const ticket = ctx.init.accel as AccelTicket | null;
   if (ticket === null) {
-    return { engine: software, router: null, pathOf, onAccelEvent: () => {}, close: () => software.close() };
+    return {
+      engine: software,
+      router: null,
+      pathOf,
+      calibration: null,
+      onAccelEvent: () => {},
+      close: () => software.close(),
+    };
   }
   const control = callControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
   if (ticket.shared !== null) {
@@ -75,6 +85,7 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
       engine: router,
       router,
       pathOf,
+      calibration: applyRoute(router, ctx.init.serving.route ?? "accel-first", ctx.init.config.name),
       accelerator: () => ({ ...shared.stats(), shared: ticket.shared!.index }),
       onAccelEvent: () => {}, // the queue's thread answers for device failures
       close: () => router.close(),
@@ -86,6 +97,7 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
     engine: router,
     router,
     pathOf,
+    calibration: applyRoute(router, ctx.init.serving.route ?? "accel-first", ctx.init.config.name),
     accelerator: () => ({ ...client.stats() }),
     onAccelEvent: (event) => client.onEvent(event as AccelEvent),
     close: () => router.close(),

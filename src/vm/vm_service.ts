@@ -15,14 +15,17 @@ import { VhostUserServer } from "../vhost_user/mod.ts";
 import type { VmConfig } from "./config.ts";
 import { MeteredEngine, type MeterSnapshot } from "./metered_engine.ts";
 import type { EngineSession } from "../engine/engine.ts";
+import type { RoutePolicy } from "../engine/route_policy.ts";
 import type { ServedPath } from "../metrics/snapshot.ts";
 
-/** How a VM's rings are served (`serve --poll`, `--busy-poll`). */
+/** How a VM's rings and requests are served (`serve --poll`, `--busy-poll`, `--route`). */
 export interface ServingMode {
   /** Poll the avail index instead of waiting for kicks. */
   readonly poll: boolean;
   /** After a kick, keep polling that ring this many microseconds. */
   readonly busyPollUs: number;
+  /** Which engine serves what both can (`serve --route`). Default accel-first. */
+  readonly route?: RoutePolicy;
 }
 
 /** What one VM's device did, as the main thread and the control socket see it. JSON; no key material. */

@@ -58,14 +58,27 @@ class VmThreadBody {
   readonly #format: LogFormat;
   #final: VmSnapshot | null = null;
 
-  constructor(init: WorkerInit) {
-    this.#format = init.logFormat;
-    this.reactor = new Reactor({
+  /**
+   * The engines first, then (after the router's calibration, if any) the VM's device on its socket.
+   *
+   * @param init The thread's init message.
+   * @returns The body, serving once its reactor runs.
+   */
+  static async open(init: WorkerInit): Promise<VmThreadBody> {
+    const reactor = new Reactor({
       wait: "thread",
       onError: (error, token) => log.error("event handler {token} failed: {error}", { token, error }),
     });
     const calls = new SyncCaller(init.calls, () => post({ type: "sync-call" }));
-    this.engines = buildVmEngines({ init, reactor: this.reactor, calls, events: (event) => post(event) });
+    const engines = buildVmEngines({ init, reactor, calls, events: (event) => post(event) });
+    await untilCalibrated(reactor, engines.calibration);
+    return new VmThreadBody(init, reactor, engines);
+  }
+
+  private constructor(init: WorkerInit, reactor: Reactor, engines: VmEngines) {
+    this.#format = init.logFormat;
+    this.reactor = reactor;
+    this.engines = engines;
     const thread = { tid: threadId(), cpus: threadAffinity() };
     this.service = new VmService({
       config: init.config,
@@ -118,13 +131,24 @@ class VmThreadBody {
   }
 }
 
+// `serve --route fastest`: the router's calibration runs before the socket is served, so that no guest memory table
+// arrives under its requests (the accelerator abandons requests in flight when the table changes, as a failure).
+// The reactor runs meanwhile for the accelerator's completions.
+async function untilCalibrated(reactor: Reactor, calibration: Promise<void> | null): Promise<void> {
+  if (calibration === null) return;
+  const running = reactor.run();
+  await calibration;
+  reactor.stop();
+  await running;
+}
+
 async function main(init: WorkerInit): Promise<void> {
   installLedger(new ResourceLedger(init.ledger)); // first: every descriptor and mapping of this thread is recorded
   await configureLogging(init.logLevel, { vm: init.config.name, format: init.logFormat });
   pin(init);
   let body: VmThreadBody;
   try {
-    body = new VmThreadBody(init);
+    body = await VmThreadBody.open(init);
   } catch (e) {
     post({ type: "failed", message: (e as Error).message });
     self.close();

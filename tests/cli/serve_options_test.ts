@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../src/cli/errors.ts";
 import { main } from "../../src/cli/main.ts";
 import { engineOptions, formatStats } from "../../src/cli/serve.ts";
-import { hostEndpoints, logFormatOption } from "../../src/cli/serve_options.ts";
+import { daemonOptions, hostEndpoints, logFormatOption, routeOption } from "../../src/cli/serve_options.ts";
 
 Deno.test("engineOptions() checks --engine and --device with usage errors that say what to do", () => {
   assert.deepEqual(engineOptions(undefined, undefined), { engine: "auto", device: undefined });
@@ -13,6 +13,36 @@ Deno.test("engineOptions() checks --engine and --device with usage errors that s
   );
   assert.throws(() => engineOptions("accel", undefined), /--engine accel needs --device BDF/);
   assert.throws(() => engineOptions("auto", "vfio-pci"), /is not a PCI address/);
+});
+
+Deno.test("--route: accel-first by default, the config file's unless given, and a usage error naming the three", () => {
+  assert.equal(routeOption(undefined), "accel-first");
+  assert.equal(routeOption("fastest"), "fastest");
+  assert.equal(routeOption(undefined, "software"), "software");
+  assert.throws(
+    () => routeOption("quickest"),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /--route must be one of accel-first, fastest, software: got "quickest"/.test(e.message),
+  );
+  assert.equal(daemonOptions({}, ["/x/a.sock"]).route, "accel-first");
+  assert.equal(daemonOptions({ route: "software" }, ["/x/a.sock"]).route, "software");
+});
+
+Deno.test("cryptobridge serve --route with an unknown policy exits 2, and --help documents it", async () => {
+  const errors: string[] = [];
+  const logged: string[] = [];
+  const [error, out] = [console.error, console.log];
+  console.error = (m: string) => errors.push(m);
+  console.log = (m: string) => logged.push(m);
+  try {
+    assert.equal(await main(["serve", "--route", "turbo", "--socket", "/nonexistent/a.sock"]), 2);
+    assert.equal(await main(["serve", "--help"]), 0);
+  } finally {
+    [console.error, console.log] = [error, out];
+  }
+  assert.match(errors.join("\n"), /--route must be one of accel-first, fastest, software/);
+  assert.match(logged.join("\n"), /--route POLICY +accel-first \(default\), fastest or software/);
 });
 
 Deno.test("cryptobridge serve --engine accel without --device exits 2 before doing anything", async () => {
@@ -34,7 +64,18 @@ Deno.test("formatStats() says which path served requests and why sessions went t
       accelRequests: 7,
       softwareRequests: 3,
       accelSessions: 2,
-      fallbacks: { "not-advertised": 1, refused: 0, nospc: 1, quota: 0, unavailable: 0, failed: 1 },
+      fallbacks: {
+        "not-advertised": 1,
+        refused: 0,
+        nospc: 1,
+        quota: 0,
+        unavailable: 0,
+        failed: 1,
+        "software-faster": 5,
+        "policy-software": 0,
+      },
+      policy: "fastest",
+      thresholds: { "cipher/3": 4096 },
     },
     accelerator: {
       state: "ready",
@@ -55,6 +96,7 @@ Deno.test("formatStats() says which path served requests and why sessions went t
     text,
     /not advertised 1, refused 0, no space 1, accelerator unavailable 0 \(sessions\); accelerator failed 1/,
   );
+  assert.match(text, /route fastest: software faster 5 \(requests\), policy software 0 \(sessions\)/);
   assert.match(
     text,
     /accelerator: ready, 1 failures \(last: the device was reset \(status 0x0\)\), refused when probed: SHA1/,

@@ -95,6 +95,13 @@ Deno.test("parseConfigText() names a bad top-level field, bad JSON and duplicate
   fails(() => parseConfigText(`{"vms": []}`, "c.json"), "vms", /at least one VM/);
   fails(() => parseConfigText(`{"vms": [{}], "engine": "gpu"}`, "c.json"), "engine", /auto, software, accel/);
   fails(() => parseConfigText(`{"vms": [{}], "poll": "yes"}`, "c.json"), "poll", /true or false/);
+  fails(
+    () => parseConfigText(`{"vms": [{}], "route": "quick"}`, "c.json"),
+    "route",
+    /accel-first, fastest, software/,
+  );
+  assert.equal(parseConfigText(`{"vms": [{}]}`, "c.json").route, "accel-first");
+  assert.equal(parseConfigText(`{"vms": [{}], "route": "fastest"}`, "c.json").route, "fastest");
   fails(() => parseConfigText(`{"vms": [{}], "sockets": []}`, "c.json"), "sockets", /unknown setting/);
   const options = parseConfigText(
     `{"vms": [{"name": "a", "socket": "/x/a.sock"}, {"name": "a", "socket": "/x/b.sock"}]}`,

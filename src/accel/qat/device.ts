@@ -271,6 +271,7 @@ export class QatDevice {
    * @throws QatError when the PF does not answer yet or the services changed.
    */
   restart(): void {
+    this.#drainNotifications();
     this.port.setBusMaster(true);
     const before = this.#services.join(",");
     this.#handshake();
@@ -281,6 +282,18 @@ export class QatDevice {
       );
     }
     this.#start();
+  }
+
+  // What the PF said during the failure (RESTARTING, answered now; RESTARTED once it came back) is old news: the
+  // handshake must not take a RESTARTING still queued from the reset it recovers from for a new one.
+  #drainNotifications(): void {
+    for (
+      let note = this.#mailbox.takeNotification();
+      note !== null;
+      note = this.#mailbox.takeNotification()
+    ) {
+      if (note.type === Pf2Vf.RESTARTING) this.#quietly(() => this.#mailbox.restartingComplete());
+    }
   }
 
   #quietly(step: () => void): void {

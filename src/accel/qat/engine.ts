@@ -8,7 +8,8 @@
  * Failures: an error bit in a response (`ENGINE_FAILED` for that request), a ring that stops answering (the
  * watchdog: requests older than `requestTimeoutMs`), or a reset (ring registers read back wrong, the PF's
  * RESTARTING, or all-ones for a function that vanished). On a device failure the engine stops the rings (arbiter,
- * ring pair reset, bus mastering off) and unmaps guest RAM so a late write cannot land, takes the responses already
+ * ring pair reset, bus mastering off) and unmaps guest RAM so a late write cannot land (mapped again at the same
+ * IOVAs on restart), takes the responses already
  * written, and gives every other request back with `ENGINE_FAILED`: none is lost. New sessions get
  * `unavailable` until a restart works (tried at most every `retryMs`, when a session is created).
  *
@@ -29,7 +30,7 @@ import {
 } from "../../engine/mod.ts";
 import { EPOLLIN, type Reactor } from "../../os/mod.ts";
 import { Status } from "../../spec/virtio_crypto.ts";
-import { checkSession, EngineMonitor } from "../virtio_pci/mod.ts";
+import { checkSession, EngineMonitor, GuestIovaMap, VmDmaMap } from "../virtio_pci/mod.ts";
 import { QatDevice } from "./device.ts";
 import {
   qatCapabilities,
@@ -40,7 +41,6 @@ import {
   resolveQatOptions,
   shapeOf,
 } from "./engine_options.ts";
-import { IdentityIovaMap } from "./guest_iova.ts";
 import type { QatPort } from "./port.ts";
 import { type Finish, QatRingPair } from "./ring_pair.ts";
 import { QatSession } from "./session.ts";
@@ -55,7 +55,8 @@ export class QatEngine implements CryptoEngine {
   readonly #device: QatDevice;
   readonly #options: ResolvedQatOptions;
   readonly #reactor: Reactor | null;
-  readonly #guest: IdentityIovaMap;
+  readonly #dma: VmDmaMap;
+  #guest = new GuestIovaMap();
   readonly #caps: Capabilities;
   readonly #monitor: EngineMonitor;
   readonly #onFinish: Finish = (op, s, status) => this.#finish(op, s, status);
@@ -66,7 +67,6 @@ export class QatEngine implements CryptoEngine {
   #ring: QatRingPair | null = null;
   #token = -1;
   #state: QatState = "ready";
-  #regions: readonly DmaRegion[] = [];
   #flushScheduled = false;
   #failedAt = 0;
   #failures = 0;
@@ -84,7 +84,7 @@ export class QatEngine implements CryptoEngine {
     this.#device = device;
     this.#options = options;
     this.#reactor = reactor;
-    this.#guest = new IdentityIovaMap(port.dma);
+    this.#dma = new VmDmaMap(port.dma, port.name);
     this.#caps = qatCapabilities(`Intel QAT gen4 VF ${port.name}`);
     this.#monitor = new EngineMonitor({
       periodMs: options.watchdogMs,
@@ -309,7 +309,8 @@ export class QatEngine implements CryptoEngine {
       reason,
     });
     this.#device.stop();
-    this.#guest.clear();
+    this.#dma.suspend(); // kept for the restart, at the same IOVAs
+    this.#guest = new GuestIovaMap();
     const ring = this.#ring;
     this.#detach();
     if (ring === null || !complete) return;
@@ -326,8 +327,9 @@ export class QatEngine implements CryptoEngine {
     if (this.#device.vanished) return;
     try {
       this.#device.restart();
+      this.#dma.resume();
+      this.#guest = new GuestIovaMap(this.#dma.entries);
       this.#attach();
-      this.#guest.set(this.#regions);
       this.#state = "ready";
       log.info("accelerator {name} restarted (epoch {epoch})", {
         name: this.name,
@@ -344,18 +346,25 @@ export class QatEngine implements CryptoEngine {
   }
 
   /**
-   * Maps the guest's RAM at IOVA = GPA. Requests in flight now (the daemon stops, a front-end vanished) are
-   * abandoned: their memory is going away, so the device is stopped before it could write there.
+   * Maps the guest's RAM for DMA as the virtio-pci driver does for each VM (`VmDmaMap`: at IOVA = the daemon's
+   * host address of the region where the IOMMU allows it, else where the allocator finds room, so several VMs'
+   * regions never collide) and translates GPA -> IOVA through that table (`GuestIovaMap`) from now on. While the
+   * device is down the table is kept and mapped at the restart. Requests in flight now (the daemon stops, a
+   * front-end vanished) are abandoned: their memory is going away, so the device is stopped before it could
+   * write there.
    */
   setGuestMemory(regions: readonly DmaRegion[]): void {
     if (this.#state === "closed") return;
-    this.#regions = regions.map((r) => ({ gpa: r.gpa, size: r.size, address: r.address }));
-    if (this.#state !== "ready") return;
-    if ((this.#ring?.inflight ?? 0) > 0) {
+    if (this.#state === "ready" && (this.#ring?.inflight ?? 0) > 0) {
       this.#fail("the guest memory table changed with requests in flight", false);
-      return;
     }
-    this.#guest.set(this.#regions);
+    this.#guest = new GuestIovaMap(this.#dma.set(regions));
+    if (this.#ring !== null) this.#ring.guest = this.#guest;
+  }
+
+  /** The guest regions mapped for the device now, as `[gpa, end, iova]` (logs, tests). */
+  get guestMappings(): readonly (readonly [number, number, number])[] {
+    return this.#guest.entries;
   }
 
   /** Fault injection for tests and drills: a function-level reset behind the engine's back. */
@@ -369,7 +378,7 @@ export class QatEngine implements CryptoEngine {
     this.#state = "closed";
     this.#monitor.idle();
     this.#detach();
-    this.#guest.clear();
+    this.#dma.clear();
     this.#device.close();
     if (this.#options.ownsPort) this.#port.close();
   }

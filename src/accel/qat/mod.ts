@@ -69,7 +69,6 @@ export {
 } from "./content_descriptor.ts";
 export { GCM_IV_LEN, GCM_MAX_AAD, GCM_TAG_LENGTHS, planSession, type SessionFacts } from "./session_plan.ts";
 export { readSgl, SGL_ENTRY, SGL_HEADER, SglBuilder, sglBytes, type SglEntry } from "./sgl.ts";
-export { type GuestIovaLookup, IdentityIovaMap, NO_GUEST_MEMORY } from "./guest_iova.ts";
 export {
   CD_STRIDE,
   type MemoryTicket,

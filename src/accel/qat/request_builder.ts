@@ -21,7 +21,7 @@
 
 import type { CryptoOp, SgList } from "../../engine/mod.ts";
 import { COMN_FLAGS_SHIFT, COMN_PTR_SGL, Req, Word } from "./fw_la.ts";
-import type { GuestIovaLookup } from "./guest_iova.ts";
+import type { GuestIovaLookup } from "../virtio_pci/mod.ts";
 import { Kind, type QatSession } from "./session.ts";
 import { gather, type QatSlot, type Scratch } from "./slot.ts";
 import type { SglBuilder } from "./sgl.ts";

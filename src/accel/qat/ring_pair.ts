@@ -26,7 +26,7 @@ import { CD_MAX_BYTES, writeDescriptor } from "./content_descriptor.ts";
 import { EMPTY_SIGNATURE, SYM_REQUEST_SIZE, SYM_RESPONSE_SIZE } from "./csr.ts";
 import { QatError } from "./errors.ts";
 import { REQUEST_WORDS, RESPONSE_WORDS, responseOutcome, statusOfWord } from "./fw_la.ts";
-import type { GuestIovaLookup } from "./guest_iova.ts";
+import type { GuestIovaLookup } from "../virtio_pci/mod.ts";
 import { QatRequestBuilder, type RingView } from "./request_builder.ts";
 import { RequestCheck } from "./request_check.ts";
 import { CdPool, QatSession } from "./session.ts";
