@@ -37,9 +37,23 @@ Back-end:
   --busy-poll US         start that serve with --busy-poll US (after a kick, poll the ring for US µs)
   --pin-serve CPU        run that serve on one CPU (taskset -c CPU)
   --pin-bench CPU        run this load generator on one CPU (taskset -a -p -c CPU)
+  --peer P               drive a known back-end as it is: dpdk-22.11 (Debian 12's; plain dpdk means it) or
+                         dpdk-26.07. Sets --indirect --heads avail-order --vring-enable --no-control-queue
+                         --max-size 2176 and --session-layout A (22.11) or C (26.07). A flag given beside
+                         --peer overrides its part of the preset (--direct, --control-queue,
+                         --no-vring-enable, --heads free-list, --session-layout, --max-size)
   --session-layout L     message 26 payload layout for cipher and chaining sessions: A (QEMU <= 7.0),
                          B (QEMU 7.1-8.0, the default) or C (QEMU >= 8.1); a QEMU version such as 7.2 also works
-  --no-control-queue     do not set up the control queue (back-ends that have none, such as DPDK's)
+  --no-control-queue     do not set up the control queue (back-ends that have none, such as DPDK's);
+                         --control-queue sets it up (the default)
+  --vring-enable         send VHOST_USER_SET_VRING_ENABLE(i, 1) for each ring after setting the rings up, before
+                         the first kick (QEMU never does for crypto; DPDK's vhost_crypto serves nothing without
+                         it); --no-vring-enable does not (the default)
+  --heads ORDER          how head descriptors are handed out: free-list (the last freed, as Linux; the default)
+                         or avail-order (head = avail position mod queue size, needs --indirect), for a back-end
+                         that writes each used element at the slot numbered by its head (DPDK's)
+  --max-size BYTES       skip sizes above BYTES with a message instead of sending them (a back-end that would
+                         never complete them: DPDK takes at most 2176 bytes per request)
 
 Workload:
   --algo LIST            comma-separated, default all: ${BENCH_ALGORITHMS.join(", ")}
@@ -50,7 +64,7 @@ Workload:
   --duration S           seconds per case (default 2, or unlimited when --count is given)
   --count N              requests per case (with --duration: whichever comes first)
   --warmup S             seconds per case run before measuring (default 0.5; 0 with --count)
-  --indirect             indirect descriptor chains (default: direct, one descriptor per part)
+  --indirect             indirect descriptor chains (default: direct, one descriptor per part; --direct)
   --completion MODE      event: wait for the call eventfd (default); poll: busy-poll the used ring
   --queue-size N         ring size, a power of 2 up to 1024 (default 1024)
   --verify-every N       compare the first output of every slot and then every N-th with the software
@@ -143,6 +157,10 @@ function benchConfig(
     ...(o.count !== undefined ? { count: o.count } : {}),
     warmupMs: o.warmupMs,
     indirect: o.indirect,
+    heads: o.heads,
+    vringEnable: o.vringEnable,
+    ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
+    ...(o.peer !== undefined ? { peer: o.peer } : {}),
     sessionLayout: o.sessionLayout,
     completion: o.completion,
     verifyEvery: o.verifyEvery,
@@ -188,7 +206,11 @@ function report(
       ...(o.durationMs !== undefined ? { durationSeconds: o.durationMs / 1000 } : {}),
       ...(o.count !== undefined ? { count: o.count } : {}),
       warmupSeconds: o.warmupMs / 1000,
+      ...(o.peer !== undefined ? { peer: o.peer } : {}),
       indirect: o.indirect,
+      heads: o.heads,
+      vringEnable: o.vringEnable,
+      ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
       sessionLayout: o.sessionLayout,
       completion: o.completion,
       verifyEvery: o.verifyEvery,

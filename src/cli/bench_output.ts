@@ -26,7 +26,14 @@ export interface BenchReport {
     readonly durationSeconds?: number;
     readonly count?: number;
     readonly warmupSeconds: number;
+    /** The `--peer` preset, when one was given. */
+    readonly peer?: string;
     readonly indirect: boolean;
+    /** `free-list` or `avail-order`. */
+    readonly heads: string;
+    readonly vringEnable: boolean;
+    /** Sizes above it were skipped. */
+    readonly maxSize?: number;
     readonly sessionLayout: string;
     readonly completion: string;
     readonly verifyEvery: number;

@@ -15,6 +15,7 @@ import {
   benchWorkload,
   type ClaimedQueue,
   type CompletionMode,
+  type HeadOrder,
   type LatencySummary,
   LoadError,
   LoadGenerator,
@@ -25,6 +26,7 @@ import {
   type WorkloadRequest,
 } from "../frontend/mod.ts";
 import type { Reactor } from "../os/mod.ts";
+import type { BenchPeer } from "./bench_peer.ts";
 import { ReferenceSession } from "./bench_verify.ts";
 
 /** What to measure and how. */
@@ -43,6 +45,14 @@ export interface BenchConfig {
   /** Per case, before measuring: run (and verify) this long, unrecorded. */
   readonly warmupMs: number;
   readonly indirect: boolean;
+  /** How head descriptors are handed out (`avail-order` for a device that writes used elements at slot = head). */
+  readonly heads: HeadOrder;
+  /** Send SET_VRING_ENABLE(i, 1) for each ring after setting them up (DPDK's vhost_crypto waits for it). */
+  readonly vringEnable: boolean;
+  /** Sizes above this are skipped with a message, not sent (a peer that would never complete them). */
+  readonly maxSize?: number;
+  /** The `--peer` preset the flags came from, for the report. */
+  readonly peer?: BenchPeer;
   /** QEMU's message 26 payload layout for cipher and chaining sessions. */
   readonly sessionLayout: VhostSessionLayout;
   readonly completion: CompletionMode;
@@ -116,6 +126,8 @@ export async function runBench(config: BenchConfig): Promise<BenchCaseResult[]> 
     path: config.socket,
     queueSize: config.queueSize,
     controlQueue: config.controlQueue,
+    headOrder: config.heads,
+    vringEnable: config.vringEnable,
     ramSize: align(BASE_RAM + areaSize, 1 << 20),
     ...(config.reactor === undefined ? {} : { reactor: config.reactor }),
   });
@@ -167,6 +179,13 @@ async function runAlgorithm(run: BenchRun, algorithm: BenchAlgorithm): Promise<v
   try {
     for (const size of config.sizes) {
       const index = results.length + 1;
+      if (config.maxSize !== undefined && size > config.maxSize) {
+        const by = config.peer === undefined ? "--max-size" : `--peer ${config.peer}`;
+        const reason =
+          `${size} B is over the ${config.maxSize} B the peer takes per request (${by}): not sent`;
+        results.push({ algorithm, size, status: "skipped", reason });
+        continue;
+      }
       const input = {
         config,
         algorithm,

@@ -61,6 +61,8 @@ export class LoadGenerator {
   readonly #sampled: Uint8Array;
   readonly #requestNo: Float64Array;
   readonly #ready: Int32Array;
+  /** Slots not sent because their avail position's head was in flight (avail-order heads only). */
+  readonly #waiting: number[] = [];
   readonly #used = new UsedBuffer<number>();
   readonly #histogram = new LatencyHistogram();
   #submitted = 0;
@@ -142,6 +144,7 @@ export class LoadGenerator {
     this.#completed = 0;
     this.#verified = 0;
     this.#limit = count;
+    this.#waiting.length = 0;
     return new Promise<LoadResult>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -200,6 +203,7 @@ export class LoadGenerator {
     for (let i = 0; i < n; i++) this.#histogram.record((now - this.#submitAt[ready[i]!]!) * 1e6);
     this.#completed += n;
     if (this.#submitting) {
+      if (this.#waiting.length > 0) this.#retryWaiting(now);
       for (let i = 0; i < n && this.#canSubmit(now); i++) {
         this.#submit(ready[i]!, now);
         // Publish in small groups: a polling device starts on them while the rest are being added. The kick
@@ -220,15 +224,29 @@ export class LoadGenerator {
   }
 
   #submit(slot: number, now: number): void {
-    const n = this.#submitted++;
+    const n = this.#submitted;
     const sample = n < this.depth || n % this.#verifyEvery === 0;
     this.#sampled[slot] = sample ? 1 : 0;
     this.#requestNo[slot] = n;
     if (sample) this.#outputs[slot]!.fill(POISON);
     this.#ram[this.#statusAt[slot]!] = NO_STATUS;
     this.#submitAt[slot] = now;
-    // Cannot fail: a slot's descriptors were freed by its completion, and the depth fits the queue.
-    this.#queue.driver.addList(this.#lists[slot]!, this.#indirect, slot);
+    // With free-list heads this cannot fail (a slot's descriptors were freed by its completion, and the depth
+    // fits the queue). With avail-order heads the head of this avail position may still be in flight (a request
+    // `size` positions back completed late): the slot waits for the next round.
+    if (this.#queue.driver.addList(this.#lists[slot]!, this.#indirect, slot) < 0) {
+      this.#waiting.push(slot);
+      return;
+    }
+    this.#submitted++;
+  }
+
+  /** Sends the slots that found their avail position's head in flight, before any freed in this round. */
+  #retryWaiting(now: number): void {
+    const waiting = this.#waiting.splice(0);
+    for (const slot of waiting) {
+      if (this.#canSubmit(now)) this.#submit(slot, now);
+    }
   }
 
   #reap(): number {

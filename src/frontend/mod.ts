@@ -8,6 +8,7 @@
 export type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
 export { type ClaimedQueue, type Completion, VirtioCryptoDriver } from "./crypto_driver.ts";
 export type { DriverOptions } from "./driver_options.ts";
+export type { HeadOrder } from "../virtio/mod.ts";
 export { DEFAULT_GUEST_BASE, GuestRam } from "./guest_ram.ts";
 export {
   ctrlCreateRequest,

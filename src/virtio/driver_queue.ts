@@ -17,6 +17,7 @@
 import type { GuestMemory } from "../memory/mod.ts";
 import { driverIndexView, driverRingPart } from "./_driver_ring_parts.ts";
 import { DriverBufferList, type DriverChain, UsedBuffer } from "./driver_buffers.ts";
+import type { HeadOrder } from "./head_order.ts";
 import { VirtqueueError } from "./errors.ts";
 import { readU32, writeU16, writeU32, writeU64Number } from "./le.ts";
 import {
@@ -61,6 +62,8 @@ export interface DriverQueueOptions extends RingAddresses {
   readonly eventIdx?: boolean;
   /** Initial avail and used index, to test u16 wrap-around; default 0. */
   readonly startIndex?: number;
+  /** How heads are handed out (`HeadOrder`); default `free-list`. */
+  readonly headOrder?: HeadOrder;
 }
 
 /**
@@ -83,6 +86,7 @@ export class DriverQueue<T = unknown> {
   readonly size: number;
   /** Whether `used_event`/`avail_event` are used. */
   readonly eventIdx: boolean;
+  readonly #headOrder: HeadOrder;
   #desc: RingPart;
   #avail: RingPart;
   #used: RingPart;
@@ -124,6 +128,7 @@ export class DriverQueue<T = unknown> {
     }
     this.size = size;
     this.eventIdx = options.eventIdx ?? false;
+    this.#headOrder = options.headOrder ?? "free-list";
     this.#desc = driverRingPart(mem, "descriptor table", options.desc, descTableSize(size), 16);
     this.#avail = driverRingPart(mem, "available ring", options.avail, availRingSize(size), 2);
     this.#used = driverRingPart(mem, "used ring", options.used, usedRingSize(size), 4);
@@ -202,9 +207,9 @@ export class DriverQueue<T = unknown> {
    * @param list The buffers.
    * @param indirect true for an indirect chain (one descriptor in the table, the buffers in this head's slot).
    * @param token Returned with the completion.
-   * @returns The head index, or -1 when there are not enough free descriptors.
-   * @throws RangeError for an empty list, a list longer than the queue or the indirect slot, or indirect without
-   *   an indirect area.
+   * @returns The head index, or -1 when there are not enough free descriptors (or this avail position's head is in flight).
+   * @throws RangeError for an empty list, a list longer than the queue or the indirect slot, indirect without
+   *   an indirect area, or a direct chain with `avail-order` heads.
    */
   addList(list: DriverBufferList, indirect: boolean, token: T): number {
     const n = list.count;
@@ -217,7 +222,8 @@ export class DriverQueue<T = unknown> {
     }
     const needed = indirect ? 1 : n;
     if (this.#numFree < needed) return -1;
-    const head = this.#alloc(needed);
+    const head = this.#pickHead(needed);
+    if (head < 0) return -1;
     if (indirect) this.#writeIndirect(head, list);
     else this.#writeDirect(head, list);
     this.#descCount[head] = needed;
@@ -328,6 +334,15 @@ export class DriverQueue<T = unknown> {
     Atomics.store(this.#availEvent, 0, start);
   }
 
+  #pickHead(needed: number): number {
+    if (this.#headOrder === "free-list") return this.#alloc(needed);
+    if (needed !== 1) throw new RangeError("Cannot add chain: avail-order heads need indirect chains");
+    const head = this.#shadowAvail & (this.size - 1);
+    if (this.#inUse[head] === 1) return -1;
+    this.#numFree--;
+    return head;
+  }
+
   #alloc(n: number): number {
     const head = this.#freeHead;
     let last = head;
@@ -339,6 +354,10 @@ export class DriverQueue<T = unknown> {
 
   #free(head: number): void {
     const n = this.#descCount[head]!;
+    if (this.#headOrder === "avail-order") {
+      this.#numFree += n; // no free list: the head of an avail position is fixed
+      return;
+    }
     let last = head;
     for (let k = 1; k < n; k++) last = this.#next[last]!;
     this.#next[last] = this.#freeHead;
