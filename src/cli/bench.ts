@@ -9,7 +9,13 @@
 
 import { BENCH_ALGORITHMS, BENCH_SIZES } from "../frontend/mod.ts";
 import { type BenchOptions, parseBenchOptions } from "./bench_options.ts";
-import { type BenchReport, formatProgress, formatTable } from "./bench_output.ts";
+import {
+  type BenchReport,
+  formatDepartures,
+  formatProgress,
+  formatTable,
+  summarizeDepartures,
+} from "./bench_output.ts";
 import type { BenchConfig, BenchProgress } from "./bench_run.ts";
 import { pinSelf, type ServeProcess, startServe } from "./bench_serve.ts";
 import { VERSION } from "../daemon/version.ts";
@@ -75,6 +81,15 @@ Workload:
 Output:
   --json                 print a JSON document instead of the table
   -h, --help             show this help
+
+Departures: every used element is checked against the virtio spec: its id is a head in flight, its request
+was answered (status byte written), its len is the bytes the device had to write (output + status), and
+used.idx stays within the queue size; in poll mode a call signal while notifications are suppressed counts,
+in event mode completions left without the signal asked for. A case where nothing completes for 2 s ends
+as stalled ("N requests never completed"; after one more kick if the device had suppressed kicks) and the
+connection is made again for the next cases. Departures are a report, shown below the table and in the
+JSON ("departures" of each case, and a summary): they do not change the exit code, only a wrong output or
+an error status does.
 
 Sessions: AES-128-CBC and the AES-CBC + HMAC-SHA256 chain are created with vhost-user message 26, as QEMU
 forwards them. QEMU's message 26 cannot express AEAD or HMAC-only sessions, so aes-256-gcm and hmac-sha256
@@ -178,8 +193,10 @@ function neighbourReport(o: BenchOptions, serve: ServeProcess | null, r: Neighbo
 
 /** The table of each VM, and of all of them together when there are several. */
 function formatVms(vms: readonly VmResults[]): string {
-  if (vms.length === 1) return formatTable(vms[0]!.results);
-  const parts = vms.map((v, i) => `VM ${i} (${v.socket}):\n${formatTable(v.results)}`);
+  const table = (results: VmResults["results"]): string =>
+    [formatTable(results), formatDepartures(results)].filter((s) => s !== "").join("\n");
+  if (vms.length === 1) return table(vms[0]!.results);
+  const parts = vms.map((v, i) => `VM ${i} (${v.socket}):\n${table(v.results)}`);
   return [...parts, `All ${vms.length} VMs at once:\n${formatTable(totals(vms))}`].join("\n\n");
 }
 
@@ -225,6 +242,7 @@ function report(
       passed: true,
       verified: vms.flatMap((v) => v.results).reduce((n, r) => n + (r.verified ?? 0), 0),
     },
+    departures: summarizeDepartures(vms.flatMap((v) => v.results)),
   };
 }
 

@@ -375,7 +375,9 @@ export class VirtioCryptoDriver {
       const eventIdx = o.qemuFeatures === true || (features & (1n << BigInt(VIRTIO_RING_F_EVENT_IDX))) !== 0n;
       for (let i = 0; i < vrings; i++) {
         const base = ram.region.gpa + i * ringBytes;
-        const ring = { index: i, size: queueSize, base, eventIdx, headOrder: o.headOrder ?? "free-list" };
+        // The control queue (after the data queues) keeps free-list heads: its requests are direct chains.
+        const headOrder = i < plan.dataQueues ? o.headOrder ?? "free-list" : "free-list";
+        const ring = { index: i, size: queueSize, base, eventIdx, headOrder };
         driver.#addQueue({ ...(await setUpVring<Pending>(frontend, ram, ring)), token: -1 });
       }
       if (o.vringEnable === true) await enableVrings(frontend, vrings); // before the first kick

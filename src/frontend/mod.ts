@@ -33,6 +33,15 @@ export {
   statelessRequest,
 } from "./requests.ts";
 export { LoadGenerator } from "./load.ts";
+export {
+  type Departure,
+  DEPARTURE_KINDS,
+  DEPARTURE_RULES,
+  type DepartureExample,
+  type DepartureKind,
+  DepartureLog,
+  describeDeparture,
+} from "./departures.ts";
 export { LoadError, type LoadErrorKind } from "./load_error.ts";
 export type {
   CompletionMode,
