@@ -140,12 +140,12 @@ export class LoadWatch {
 
   /** Event mode, no progress: reads the used ring; completions there were published without the signal asked for. */
   #foundWithoutSignal(): boolean {
-    const before = this.#load.done();
-    const usedIndex = this.#load.queue.driver.lastUsed;
-    this.#load.round();
-    if (this.#load.done() === before) return false;
+    const { driver } = this.#load.queue;
+    if (!driver.hasUsed) return false;
+    // Recorded before the round: the round may end the run, and the result takes the departures as they are.
     const expected = "a call signal (used_event reached)";
-    this.#departures.record("notification-missing", { usedIndex, expected, seen: "none" });
+    this.#departures.record("notification-missing", { usedIndex: driver.lastUsed, expected, seen: "none" });
+    this.#load.round();
     return true;
   }
 

@@ -278,6 +278,11 @@ export class DriverQueue<T = unknown> {
     return true;
   }
 
+  /** Whether the device has published used elements `popUsed()` has not taken yet. */
+  get hasUsed(): boolean {
+    return Atomics.load(this.#usedIdx, 0) !== this.#lastUsed;
+  }
+
   /**
    * Steps over the next used element without completing anything, after `popUsed()` refused it
    * (`invalid-used-id`), so a driver that reports a device's mistakes can go on. `out` gets its head and len.

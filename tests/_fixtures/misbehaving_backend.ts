@@ -8,7 +8,10 @@
  * - `used-len-zero`: each used element says `len` 0;
  * - `drop-large`: a request whose writable part is over 2176 + 1 bytes is never completed (as DPDK drops a
  *   request that does not fit its mbuf);
- * - `spurious-call`: the call eventfd is signalled after every batch, whatever `used_event` says.
+ * - `spurious-call`: the call eventfd is signalled after every batch, whatever `used_event` says;
+ * - `no-call`: the call eventfd is never signalled;
+ * - `suppress-kicks`: after each batch the device says it needs no kick (`avail_event` half the index space
+ *   ahead, VRING_USED_F_NO_NOTIFY) but serves only when kicked.
  *
  * @module
  */
@@ -18,10 +21,21 @@ import { SoftwareEngine } from "../../src/engine/software/mod.ts";
 import type { GuestMemory } from "../../src/memory/mod.ts";
 import { Reactor } from "../../src/os/mod.ts";
 import { type Backend, VhostUserServer, type VringHandle } from "../../src/vhost_user/mod.ts";
-import { type SplitQueue, VIRTQ_USED_ELEM_SIZE, VIRTQ_USED_RING } from "../../src/virtio/mod.ts";
+import {
+  type SplitQueue,
+  VIRTQ_USED_ELEM_SIZE,
+  VIRTQ_USED_RING,
+  VRING_USED_F_NO_NOTIFY,
+} from "../../src/virtio/mod.ts";
 
 /** Which rule the back-end breaks. */
-export type Misbehaviour = "used-at-head" | "used-len-zero" | "drop-large" | "spurious-call";
+export type Misbehaviour =
+  | "used-at-head"
+  | "used-len-zero"
+  | "drop-large"
+  | "spurious-call"
+  | "no-call"
+  | "suppress-kicks";
 
 /** DPDK's largest request: one mbuf of RTE_MBUF_DEFAULT_BUF_SIZE; its used len adds the status byte. */
 const LARGEST_USED_LEN = 2176 + 1;
@@ -76,6 +90,7 @@ function misbehaving(device: CryptoDevice, mode: Misbehaviour): Backend {
         patch(vring.queue, mode);
       }
       device.processQueue(vring);
+      if (mode === "suppress-kicks" && vring.index < device.numDataQueues) suppressKicks(vring);
     },
     inflight: (vring) => device.inflight(vring),
     handleDeviceRequest: (request, payload) => device.handleDeviceRequest(request, payload),
@@ -102,13 +117,23 @@ function patch(queue: SplitQueue, mode: Misbehaviour): void {
       mem.write(usedSlot(queue, at), saved);
       writeUsedElem(mem, usedSlot(queue, head), head, len);
     };
-  } else {
+  } else if (mode === "spurious-call" || mode === "no-call") {
     const needs = queue.needsNotification.bind(queue);
     queue.needsNotification = (mem) => {
       needs(mem); // keeps the queue's own bookkeeping
-      return true;
+      return mode === "spurious-call";
     };
   }
+}
+
+/** Writes `avail_event` far ahead and sets VRING_USED_F_NO_NOTIFY: "no kick needed", though none is polled for. */
+function suppressKicks(vring: VringHandle): void {
+  const { queue, memory } = vring;
+  const used = queue.addresses!.used;
+  const word = new Uint8Array(2);
+  new DataView(word.buffer).setUint16(0, (queue.nextAvail + 0x8000) & 0xffff, true);
+  memory.write(used + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * queue.size, word);
+  memory.write(used, new Uint8Array([VRING_USED_F_NO_NOTIFY, 0]));
 }
 
 function usedSlot(queue: SplitQueue, index: number): number {

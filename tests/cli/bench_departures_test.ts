@@ -176,3 +176,21 @@ Deno.test("bench reports call signals while notifications are suppressed (poll c
   assert.ok(d !== undefined && d.count > 0, JSON.stringify(report.results[0]));
   assert.match(d.rule, /2\.7\.7\.2/);
 });
+
+Deno.test("bench reports completions published without the call signal it asked for (event completion)", async () => {
+  const args = ["--algo", "aes-128-cbc", "--size", "64", "--count", "4", "--depth", "4"];
+  const report = await benchAgainst("no-call", args);
+  const r = report.results[0]!;
+  assert.equal(r.status, "ok", JSON.stringify(r));
+  assert.equal(r.requests, 4);
+  assert.deepEqual(kinds(r), ["notification-missing"]);
+});
+
+Deno.test("bench reports a device that suppressed kicks and then served only when kicked", async () => {
+  const args = ["--algo", "aes-128-cbc", "--size", "64", "--count", "8", "--depth", "4"];
+  const report = await benchAgainst("suppress-kicks", args);
+  const r = report.results[0]!;
+  assert.equal(r.status, "ok", JSON.stringify(r));
+  assert.equal(r.requests, 8);
+  assert.deepEqual(kinds(r), ["kick-needed-while-suppressed"]);
+});
