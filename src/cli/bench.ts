@@ -9,7 +9,13 @@
 
 import { BENCH_ALGORITHMS, BENCH_SIZES } from "../frontend/mod.ts";
 import { type BenchOptions, parseBenchOptions } from "./bench_options.ts";
-import { type BenchReport, formatProgress, formatTable } from "./bench_output.ts";
+import {
+  type BenchReport,
+  formatDepartures,
+  formatProgress,
+  formatTable,
+  summarizeDepartures,
+} from "./bench_output.ts";
 import type { BenchConfig, BenchProgress } from "./bench_run.ts";
 import { pinSelf, type ServeProcess, startServe } from "./bench_serve.ts";
 import { VERSION } from "../daemon/version.ts";
@@ -37,9 +43,23 @@ Back-end:
   --busy-poll US         start that serve with --busy-poll US (after a kick, poll the ring for US µs)
   --pin-serve CPU        run that serve on one CPU (taskset -c CPU)
   --pin-bench CPU        run this load generator on one CPU (taskset -a -p -c CPU)
+  --peer P               drive a known back-end as it is: dpdk-22.11 (Debian 12's; plain dpdk means it) or
+                         dpdk-26.07. Sets --indirect --heads avail-order --vring-enable --no-control-queue
+                         --max-size 2176 and --session-layout A (22.11) or C (26.07). A flag given beside
+                         --peer overrides its part of the preset (--direct, --control-queue,
+                         --no-vring-enable, --heads free-list, --session-layout, --max-size)
   --session-layout L     message 26 payload layout for cipher and chaining sessions: A (QEMU <= 7.0),
                          B (QEMU 7.1-8.0, the default) or C (QEMU >= 8.1); a QEMU version such as 7.2 also works
-  --no-control-queue     do not set up the control queue (back-ends that have none, such as DPDK's)
+  --no-control-queue     do not set up the control queue (back-ends that have none, such as DPDK's);
+                         --control-queue sets it up (the default)
+  --vring-enable         send VHOST_USER_SET_VRING_ENABLE(i, 1) for each ring after setting the rings up, before
+                         the first kick (QEMU never does for crypto; DPDK's vhost_crypto serves nothing without
+                         it); --no-vring-enable does not (the default)
+  --heads ORDER          how head descriptors are handed out: free-list (the last freed, as Linux; the default)
+                         or avail-order (head = avail position mod queue size, needs --indirect), for a back-end
+                         that writes each used element at the slot numbered by its head (DPDK's)
+  --max-size BYTES       skip sizes above BYTES with a message instead of sending them (a back-end that would
+                         never complete them: DPDK takes at most 2176 bytes per request)
 
 Workload:
   --algo LIST            comma-separated, default all: ${BENCH_ALGORITHMS.join(", ")}
@@ -50,7 +70,7 @@ Workload:
   --duration S           seconds per case (default 2, or unlimited when --count is given)
   --count N              requests per case (with --duration: whichever comes first)
   --warmup S             seconds per case run before measuring (default 0.5; 0 with --count)
-  --indirect             indirect descriptor chains (default: direct, one descriptor per part)
+  --indirect             indirect descriptor chains (default: direct, one descriptor per part; --direct)
   --completion MODE      event: wait for the call eventfd (default); poll: busy-poll the used ring
   --queue-size N         ring size, a power of 2 up to 1024 (default 1024)
   --verify-every N       compare the first output of every slot and then every N-th with the software
@@ -61,6 +81,15 @@ Workload:
 Output:
   --json                 print a JSON document instead of the table
   -h, --help             show this help
+
+Departures: every used element is checked against the virtio spec: its id is a head in flight, its request
+was answered (status byte written), its len is the bytes the device had to write (output + status), and
+used.idx stays within the queue size; in poll mode a call signal while notifications are suppressed counts,
+in event mode completions left without the signal asked for. A case where nothing completes for 2 s ends
+as stalled ("N requests never completed"; after one more kick if the device had suppressed kicks) and the
+connection is made again for the next cases. Departures are a report, shown below the table and in the
+JSON ("departures" of each case, and a summary): they do not change the exit code, only a wrong output or
+an error status does.
 
 Sessions: AES-128-CBC and the AES-CBC + HMAC-SHA256 chain are created with vhost-user message 26, as QEMU
 forwards them. QEMU's message 26 cannot express AEAD or HMAC-only sessions, so aes-256-gcm and hmac-sha256
@@ -143,6 +172,10 @@ function benchConfig(
     ...(o.count !== undefined ? { count: o.count } : {}),
     warmupMs: o.warmupMs,
     indirect: o.indirect,
+    heads: o.heads,
+    vringEnable: o.vringEnable,
+    ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
+    ...(o.peer !== undefined ? { peer: o.peer } : {}),
     sessionLayout: o.sessionLayout,
     completion: o.completion,
     verifyEvery: o.verifyEvery,
@@ -160,8 +193,10 @@ function neighbourReport(o: BenchOptions, serve: ServeProcess | null, r: Neighbo
 
 /** The table of each VM, and of all of them together when there are several. */
 function formatVms(vms: readonly VmResults[]): string {
-  if (vms.length === 1) return formatTable(vms[0]!.results);
-  const parts = vms.map((v, i) => `VM ${i} (${v.socket}):\n${formatTable(v.results)}`);
+  const table = (results: VmResults["results"]): string =>
+    [formatTable(results), formatDepartures(results)].filter((s) => s !== "").join("\n");
+  if (vms.length === 1) return table(vms[0]!.results);
+  const parts = vms.map((v, i) => `VM ${i} (${v.socket}):\n${table(v.results)}`);
   return [...parts, `All ${vms.length} VMs at once:\n${formatTable(totals(vms))}`].join("\n\n");
 }
 
@@ -188,7 +223,11 @@ function report(
       ...(o.durationMs !== undefined ? { durationSeconds: o.durationMs / 1000 } : {}),
       ...(o.count !== undefined ? { count: o.count } : {}),
       warmupSeconds: o.warmupMs / 1000,
+      ...(o.peer !== undefined ? { peer: o.peer } : {}),
       indirect: o.indirect,
+      heads: o.heads,
+      vringEnable: o.vringEnable,
+      ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
       sessionLayout: o.sessionLayout,
       completion: o.completion,
       verifyEvery: o.verifyEvery,
@@ -203,6 +242,7 @@ function report(
       passed: true,
       verified: vms.flatMap((v) => v.results).reduce((n, r) => n + (r.verified ?? 0), 0),
     },
+    departures: summarizeDepartures(vms.flatMap((v) => v.results)),
   };
 }
 

@@ -12,10 +12,12 @@ import {
   BENCH_SIZES,
   type BenchAlgorithm,
   type CompletionMode,
+  type HeadOrder,
   isBenchAlgorithm,
 } from "../frontend/mod.ts";
 import { parseCommand } from "./args.ts";
 import type { NeighbourMode } from "./bench_neighbour.ts";
+import { peerPreset } from "./bench_peer.ts";
 import type { BenchConfig } from "./bench_run.ts";
 import { UsageError } from "./errors.ts";
 
@@ -48,8 +50,14 @@ const BENCH_FLAGS = {
   "busy-poll": { type: "string" },
   "pin-serve": { type: "string" },
   "pin-bench": { type: "string" },
+  peer: { type: "string" },
   "session-layout": { type: "string" },
   "no-control-queue": { type: "boolean" },
+  "control-queue": { type: "boolean" },
+  heads: { type: "string" },
+  "vring-enable": { type: "boolean" },
+  "no-vring-enable": { type: "boolean" },
+  "max-size": { type: "string" },
   algo: { type: "string" },
   size: { type: "string" },
   depth: { type: "string" },
@@ -57,6 +65,7 @@ const BENCH_FLAGS = {
   count: { type: "string" },
   warmup: { type: "string" },
   indirect: { type: "boolean" },
+  direct: { type: "boolean" },
   completion: { type: "string" },
   "queue-size": { type: "string" },
   "verify-every": { type: "string" },
@@ -90,19 +99,67 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     ...optionalInt("busyPollUs", "--busy-poll", v["busy-poll"], 0, 100_000),
     ...optionalInt("pinServe", "--pin-serve", v["pin-serve"], 0, 4095),
     ...optionalInt("pinBench", "--pin-bench", v["pin-bench"], 0, 4095),
-    sessionLayout: sessionLayout(str(v["session-layout"]) ?? "B"),
-    controlQueue: v["no-control-queue"] !== true,
+    ...peerOptions(v),
     algorithms: algorithms(str(v.algo)),
     sizes: sizes(str(v.size)),
     depth: integer("--depth", v.depth ?? "32", 1, 1024),
     ...limits,
-    indirect: v.indirect === true,
     completion: completion(str(v.completion) ?? "event"),
     queueSize,
     verifyEvery: integer("--verify-every", v["verify-every"] ?? "1024", 1, Number.MAX_SAFE_INTEGER),
     json: v.json === true,
     help: v.help === true,
   };
+}
+
+/**
+ * The options a `--peer` preset sets, each overridden by its own flag: chains, heads, SET_VRING_ENABLE, the
+ * control queue, the session layout and the largest size sent.
+ */
+function peerOptions(v: Values): Pick<
+  BenchOptions,
+  "peer" | "indirect" | "heads" | "vringEnable" | "controlQueue" | "sessionLayout" | "maxSize"
+> {
+  const preset = v.peer === undefined ? undefined : peerPreset(String(v.peer));
+  const indirect = pair(v, "indirect", "direct") ?? preset?.indirect ?? false;
+  const heads = headOrder(str(v.heads), indirect, preset?.heads);
+  const maxSize = v["max-size"] === undefined
+    ? preset?.maxSize
+    : integer("--max-size", v["max-size"], 16, 1 << 20);
+  return {
+    ...(preset !== undefined ? { peer: preset.peer } : {}),
+    indirect,
+    heads,
+    vringEnable: pair(v, "vring-enable", "no-vring-enable") ?? preset?.vringEnable ?? false,
+    controlQueue: pair(v, "control-queue", "no-control-queue") ?? preset?.controlQueue ?? true,
+    sessionLayout: sessionLayout(str(v["session-layout"]) ?? preset?.sessionLayout ?? "B"),
+    ...(maxSize !== undefined ? { maxSize } : {}),
+  };
+}
+
+/** A switch and its negation: true, false, or undefined when neither was given (both: a UsageError). */
+function pair(v: Values, on: string, off: string): boolean | undefined {
+  if (v[on] === true && v[off] === true) {
+    throw new UsageError(`--${on} and --${off} contradict each other: give one of them`);
+  }
+  return v[on] === true ? true : v[off] === true ? false : undefined;
+}
+
+/**
+ * `--heads`: free-list or avail-order (indirect chains only). A preset's avail-order gives way to direct chains
+ * asked for explicitly.
+ */
+function headOrder(value: string | undefined, indirect: boolean, preset: HeadOrder | undefined): HeadOrder {
+  if (value === undefined) return indirect ? preset ?? "free-list" : "free-list";
+  if (value !== "free-list" && value !== "avail-order") {
+    throw new UsageError(`--heads must be free-list or avail-order: current value is ${value}`);
+  }
+  if (value === "avail-order" && !indirect) {
+    throw new UsageError(
+      `--heads avail-order needs indirect chains (one descriptor per request): add --indirect`,
+    );
+  }
+  return value;
 }
 
 /** Refuses positionals, and the options of bench's own serve next to `--socket` (they would be ignored). */

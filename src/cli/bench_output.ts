@@ -4,6 +4,7 @@
  * @module
  */
 
+import { type DepartureKind, describeDeparture } from "../frontend/mod.ts";
 import type { BenchCaseResult, BenchProgress } from "./bench_run.ts";
 
 /** The `--json` document. */
@@ -26,7 +27,14 @@ export interface BenchReport {
     readonly durationSeconds?: number;
     readonly count?: number;
     readonly warmupSeconds: number;
+    /** The `--peer` preset, when one was given. */
+    readonly peer?: string;
     readonly indirect: boolean;
+    /** `free-list` or `avail-order`. */
+    readonly heads: string;
+    readonly vringEnable: boolean;
+    /** Sizes above it were skipped. */
+    readonly maxSize?: number;
     readonly sessionLayout: string;
     readonly completion: string;
     readonly verifyEvery: number;
@@ -42,6 +50,59 @@ export interface BenchReport {
   readonly total?: readonly BenchCaseResult[];
   /** Every sampled output matched the software engine's (a mismatch ends the run with an error instead). */
   readonly verification: { readonly passed: true; readonly verified: number };
+  /** Departures from the specs over every case (each case's own are in its `departures`). */
+  readonly departures: DepartureSummary;
+}
+
+/** `departures` of the JSON report. */
+export interface DepartureSummary {
+  /** Occurrences of every kind over every case of every VM. */
+  readonly total: number;
+  /** Occurrences per kind (kinds seen only). */
+  readonly byKind: Readonly<Partial<Record<DepartureKind, number>>>;
+  /** Cases that stalled (`status: "stalled"`), as "algorithm size". */
+  readonly stalled: readonly string[];
+}
+
+/**
+ * Sums the departures of some cases.
+ *
+ * @param results The cases.
+ * @returns Totals per kind, and the stalled cases.
+ */
+export function summarizeDepartures(results: readonly BenchCaseResult[]): DepartureSummary {
+  const byKind: Partial<Record<DepartureKind, number>> = {};
+  let total = 0;
+  for (const d of results.flatMap((r) => r.departures ?? [])) {
+    byKind[d.kind] = (byKind[d.kind] ?? 0) + d.count;
+    total += d.count;
+  }
+  const stalled = results.filter((r) => r.status === "stalled").map((r) => `${r.algorithm} ${r.size}`);
+  return { total, byKind, stalled };
+}
+
+/**
+ * The departures of each case and the cases that stalled, or one line saying there were none.
+ *
+ * @param results The cases.
+ * @returns Lines, without a trailing newline (empty when no case ran).
+ */
+export function formatDepartures(results: readonly BenchCaseResult[]): string {
+  const ran = results.filter((r) => r.status !== "skipped");
+  if (ran.length === 0) return "";
+  const lines: string[] = [];
+  for (const r of ran) {
+    if (r.status === "stalled") {
+      lines.push(
+        `stalled ${r.algorithm} ${r.size} B: ${r.neverCompleted} requests never completed (connected again for the cases after it)`,
+      );
+    }
+    const ds = r.departures ?? [];
+    if (ds.length > 0) {
+      lines.push(`departures in ${r.algorithm} ${r.size} B: ${ds.map(describeDeparture).join("; ")}`);
+    }
+  }
+  return lines.length > 0 ? lines.join("\n") : "no departures from the virtio and vhost-user specs seen";
 }
 
 /** A number with thousands separators. */
@@ -63,7 +124,7 @@ function micros(us: number | undefined): string {
  */
 export function formatTable(results: readonly BenchCaseResult[]): string {
   const head = ["algorithm", "size", "ops/s", "MB/s", "p50 µs", "p99 µs", "max µs", "verified"];
-  const ok = results.filter((r) => r.status === "ok");
+  const ok = results.filter((r) => r.status !== "skipped");
   const rows = ok.map((r) => [
     r.algorithm,
     `${r.size} B`,
@@ -79,10 +140,24 @@ export function formatTable(results: readonly BenchCaseResult[]): string {
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   const lines = [line(head), ...rows.map(line)];
-  const skipped = new Map<string, string>();
-  for (const r of results) if (r.status === "skipped") skipped.set(r.algorithm, r.reason ?? "");
-  for (const [algorithm, reason] of skipped) lines.push(`skipped ${algorithm}: ${reason}`);
-  return lines.join("\n");
+  return [...lines, ...skippedLines(results)].join("\n");
+}
+
+/** One line per algorithm and reason: sizes named unless every size of the algorithm was skipped for it. */
+function skippedLines(results: readonly BenchCaseResult[]): string[] {
+  const groups = new Map<string, { algorithm: string; reason: string; sizes: number[] }>();
+  for (const r of results) {
+    if (r.status !== "skipped") continue;
+    const key = `${r.algorithm}\n${r.reason ?? ""}`;
+    const g = groups.get(key) ?? { algorithm: r.algorithm, reason: r.reason ?? "", sizes: [] };
+    g.sizes.push(r.size);
+    groups.set(key, g);
+  }
+  return [...groups.values()].map((g) => {
+    const all = results.filter((r) => r.algorithm === g.algorithm).length === g.sizes.length;
+    const sizes = all ? "" : ` ${g.sizes.map((n) => `${n} B`).join(", ")}`;
+    return `skipped ${g.algorithm}${sizes}: ${g.reason}`;
+  });
 }
 
 /**

@@ -15,6 +15,8 @@ import {
   benchWorkload,
   type ClaimedQueue,
   type CompletionMode,
+  type Departure,
+  type HeadOrder,
   type LatencySummary,
   LoadError,
   LoadGenerator,
@@ -25,6 +27,8 @@ import {
   type WorkloadRequest,
 } from "../frontend/mod.ts";
 import type { Reactor } from "../os/mod.ts";
+import type { BenchPeer } from "./bench_peer.ts";
+import { closeSession, openSession } from "./bench_sessions.ts";
 import { ReferenceSession } from "./bench_verify.ts";
 
 /** What to measure and how. */
@@ -43,6 +47,14 @@ export interface BenchConfig {
   /** Per case, before measuring: run (and verify) this long, unrecorded. */
   readonly warmupMs: number;
   readonly indirect: boolean;
+  /** How head descriptors are handed out (`avail-order` for a device that writes used elements at slot = head). */
+  readonly heads: HeadOrder;
+  /** Send SET_VRING_ENABLE(i, 1) for each ring after setting them up (DPDK's vhost_crypto waits for it). */
+  readonly vringEnable: boolean;
+  /** Sizes above this are skipped with a message, not sent (a peer that would never complete them). */
+  readonly maxSize?: number;
+  /** The `--peer` preset the flags came from, for the report. */
+  readonly peer?: BenchPeer;
   /** QEMU's message 26 payload layout for cipher and chaining sessions. */
   readonly sessionLayout: VhostSessionLayout;
   readonly completion: CompletionMode;
@@ -75,7 +87,8 @@ export interface BenchProgress {
 export interface BenchCaseResult {
   readonly algorithm: BenchAlgorithm;
   readonly size: number;
-  readonly status: "ok" | "skipped";
+  /** `stalled`: nothing completed for the stall time; `neverCompleted` requests were left in flight. */
+  readonly status: "ok" | "skipped" | "stalled";
   /** Why it was skipped. */
   readonly reason?: string;
   /** How the session was created. */
@@ -87,10 +100,14 @@ export interface BenchCaseResult {
   readonly latencyUs?: Omit<LatencySummary, "count">;
   /** Outputs compared with the software engine's (all equal, or the run failed). */
   readonly verified?: number;
+  /** Departures from the virtio and vhost-user specs seen in the case (warm-up included); empty: none. */
+  readonly departures?: readonly Departure[];
+  /** With `stalled`: requests the back-end never completed. */
+  readonly neverCompleted?: number;
 }
 
-/** How long to wait for a control-queue answer before deciding the back-end has no control queue. */
-const CONTROL_QUEUE_TIMEOUT_MS = 3000;
+/** No completion for this long ends a case as stalled (its requests reported as never completed). */
+const STALL_MS = 2000;
 /** Guest RAM besides the load area: rings, indirect tables, the driver's own request buffers. */
 const BASE_RAM = 16 << 20;
 
@@ -112,34 +129,61 @@ function slotBytes(size: number): number {
 export async function runBench(config: BenchConfig): Promise<BenchCaseResult[]> {
   const maxSize = Math.max(...config.sizes);
   const areaSize = config.depth * slotBytes(maxSize);
-  const driver = await VirtioCryptoDriver.open({
-    path: config.socket,
-    queueSize: config.queueSize,
-    controlQueue: config.controlQueue,
-    ramSize: align(BASE_RAM + areaSize, 1 << 20),
-    ...(config.reactor === undefined ? {} : { reactor: config.reactor }),
-  });
+  const { driver, area } = await connect(config, areaSize);
   const engine = new SoftwareEngine();
   const results: BenchCaseResult[] = [];
+  const cases = config.algorithms.length * config.sizes.length;
+  const run: BenchRun = { driver, config, engine, area, areaSize, cases, results };
   try {
-    const area = driver.reserveRam(areaSize);
-    const cases = config.algorithms.length * config.sizes.length;
-    const run: BenchRun = { driver, config, engine, area, areaSize, cases, results };
     for (const algorithm of config.algorithms) await runAlgorithm(run, algorithm);
   } finally {
     engine.close();
-    await driver.close();
+    await run.driver.close();
   }
   return results;
 }
 
+/** Connects to the back-end and reserves the load area. */
+async function connect(
+  config: BenchConfig,
+  areaSize: number,
+): Promise<{ driver: VirtioCryptoDriver; area: number }> {
+  const driver = await VirtioCryptoDriver.open({
+    path: config.socket,
+    queueSize: config.queueSize,
+    controlQueue: config.controlQueue,
+    headOrder: config.heads,
+    vringEnable: config.vringEnable,
+    ramSize: align(BASE_RAM + areaSize, 1 << 20),
+    ...(config.reactor === undefined ? {} : { reactor: config.reactor }),
+  });
+  try {
+    return { driver, area: driver.reserveRam(areaSize) };
+  } catch (e) {
+    await driver.close();
+    throw e;
+  }
+}
+
+/**
+ * After a stalled case the queue still has requests in flight the back-end will not answer: the connection is
+ * closed (the back-end forgets them with it) and a new one made for the cases left.
+ */
+async function reconnect(run: BenchRun): Promise<void> {
+  await run.driver.close();
+  const { driver, area } = await connect(run.config, run.areaSize);
+  run.driver = driver;
+  run.area = area;
+}
+
 /** What every case of a run shares. */
 interface BenchRun {
-  readonly driver: VirtioCryptoDriver;
+  /** The connection (replaced after a stalled case). */
+  driver: VirtioCryptoDriver;
   readonly config: BenchConfig;
   readonly engine: SoftwareEngine;
   /** The load area in guest RAM, and its size. */
-  readonly area: number;
+  area: number;
   readonly areaSize: number;
   /** Cases in the whole run (for progress). */
   readonly cases: number;
@@ -149,77 +193,70 @@ interface BenchRun {
 
 /** Every size of one algorithm in one session, or a skipped result per size when the session cannot be made. */
 async function runAlgorithm(run: BenchRun, algorithm: BenchAlgorithm): Promise<void> {
-  const { driver, config, results } = run;
+  const { config, results } = run;
   const { session, needsControlQueue } = benchSession(algorithm);
-  const skip = (reason: string): void => {
-    for (const size of config.sizes) results.push({ algorithm, size, status: "skipped", reason });
-  };
   if (needsControlQueue && !config.controlQueue) {
-    skip("needs a control-queue session (message 26 cannot express it) and --no-control-queue was given");
-    return;
-  }
-  const opened = await openSession(driver, session, needsControlQueue, config.sessionLayout);
-  if (typeof opened === "string") {
-    skip(opened);
+    const reason =
+      "needs a control-queue session (message 26 cannot express it) and --no-control-queue was given";
+    for (const size of config.sizes) results.push({ algorithm, size, status: "skipped", reason });
     return;
   }
   using reference = new ReferenceSession(run.engine, session);
+  await runSizes(run, { algorithm, session, needsControlQueue, reference });
+}
+
+interface AlgorithmRun {
+  readonly algorithm: BenchAlgorithm;
+  readonly session: SessionSpec;
+  readonly needsControlQueue: boolean;
+  readonly reference: ReferenceSession;
+}
+
+/**
+ * Every size of one algorithm in one session; a size over `maxSize` is skipped, not sent. After a stalled case
+ * the connection is made again, and the session with it, for the sizes left.
+ */
+async function runSizes(run: BenchRun, a: AlgorithmRun): Promise<void> {
+  const { config, results } = run;
+  const { algorithm, session, needsControlQueue } = a;
+  let opened: bigint | string = await openSession(
+    run.driver,
+    session,
+    needsControlQueue,
+    config.sessionLayout,
+  );
   try {
     for (const size of config.sizes) {
-      const index = results.length + 1;
+      if (typeof opened === "string") {
+        results.push({ algorithm, size, status: "skipped", reason: opened });
+        continue;
+      }
+      if (config.maxSize !== undefined && size > config.maxSize) {
+        const by = config.peer === undefined ? "--max-size" : `--peer ${config.peer}`;
+        const reason =
+          `${size} B is over the ${config.maxSize} B the peer takes per request (${by}): not sent`;
+        results.push({ algorithm, size, status: "skipped", reason });
+        continue;
+      }
       const input = {
         config,
         algorithm,
         size,
         id: opened,
-        reference,
+        reference: a.reference,
         area: run.area,
         areaSize: run.areaSize,
       };
-      const measured = await runCase(driver, input, { index, cases: run.cases });
+      const measured = await runCase(run.driver, input, { index: results.length + 1, cases: run.cases });
       results.push({ ...measured, session: needsControlQueue ? "control-queue" : "message-26" });
+      if (measured.status === "stalled") {
+        await reconnect(run);
+        opened = await openSession(run.driver, session, needsControlQueue, config.sessionLayout);
+      }
     }
   } finally {
-    await closeSession(driver, session, needsControlQueue, opened);
+    if (typeof opened !== "string") await closeSession(run.driver, session, needsControlQueue, opened);
   }
-}
-
-/** Opens a session; returns its id, or why the algorithm is skipped. */
-async function openSession(
-  driver: VirtioCryptoDriver,
-  session: SessionSpec,
-  viaControlQueue: boolean,
-  layout: VhostSessionLayout,
-): Promise<bigint | string> {
-  if (!viaControlQueue) {
-    const id = await driver.createSessionVhost(session, layout);
-    return id >= 0n ? id : `the back-end refused the session (message 26, layout ${layout}: id ${id})`;
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), CONTROL_QUEUE_TIMEOUT_MS);
-  });
-  try {
-    const answer = await Promise.race([driver.createSessionCtrl(session), timeout]);
-    if (answer === null) {
-      return `the back-end did not answer on the control queue within ${CONTROL_QUEUE_TIMEOUT_MS} ms (one without a control queue, such as DPDK's vhost_crypto, needs --no-control-queue)`;
-    }
-    return answer.status === 0
-      ? answer.id
-      : `the back-end refused the session (control queue: status ${answer.status})`;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function closeSession(
-  driver: VirtioCryptoDriver,
-  session: SessionSpec,
-  viaControlQueue: boolean,
-  id: bigint,
-): Promise<void> {
-  if (viaControlQueue) await driver.closeSessionCtrl(session.service, id);
-  else await driver.closeSessionVhost(id);
 }
 
 interface CaseInput {
@@ -254,13 +291,15 @@ async function runCase(
   try {
     if (config.warmupMs > 0) {
       const warmup = { durationMs: config.warmupMs, ...(config.count ? { count: config.count } : {}) };
-      await runTicking(generator, warmup, tick(true));
+      const w = await runTicking(generator, warmup, tick(true));
+      if (w.stalled) return caseResult(algorithm, size, w);
     }
     const r = await runTicking(generator, {
       ...(config.durationMs !== undefined ? { durationMs: config.durationMs } : {}),
       ...(config.count !== undefined ? { count: config.count } : {}),
     }, tick(false));
-    driver.releaseQueue(claimed);
+    // A stalled queue keeps requests in flight: it stays claimed, and the connection is made again.
+    if (!r.stalled) driver.releaseQueue(claimed);
     return caseResult(algorithm, size, r);
   } catch (e) {
     throw explain(e, `${algorithm} ${size} B`);
@@ -282,6 +321,7 @@ function loadGenerator(driver: VirtioCryptoDriver, claimed: ClaimedQueue, c: Cas
     indirect: config.indirect,
     completion: config.completion,
     verifyEvery: config.verifyEvery,
+    stallMs: STALL_MS,
     request: (slot) => (requests[slot] = workload.request(c.id, driver.layout, slot)),
     expected: (slot) => c.reference.expected(requests[slot]!),
   });
@@ -308,13 +348,15 @@ function caseResult(algorithm: BenchAlgorithm, size: number, r: LoadResult): Ben
   return {
     algorithm,
     size,
-    status: "ok",
+    status: r.stalled ? "stalled" : "ok",
     requests: r.completed,
     seconds,
     opsPerSec,
     bytesPerSec: opsPerSec * size,
     latencyUs,
     verified: r.verified,
+    departures: r.departures,
+    ...(r.stalled ? { neverCompleted: r.neverCompleted } : {}),
   };
 }
 

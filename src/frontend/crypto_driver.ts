@@ -22,7 +22,7 @@ import { Request, u64Payload } from "../vhost_user/mod.ts";
 import { DriverBufferList, type DriverQueue, UsedBuffer, VIRTIO_RING_F_EVENT_IDX } from "../virtio/mod.ts";
 import type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
 import { type DriverOptions, type RamPlan, ramPlan } from "./driver_options.ts";
-import { align, negotiate, restartVring, type SetUpRing, setUpVring } from "./driver_setup.ts";
+import { align, enableVrings, negotiate, restartVring, type SetUpRing, setUpVring } from "./driver_setup.ts";
 import { layOutRequest } from "./request_layout.ts";
 import { GuestRam } from "./guest_ram.ts";
 import { ctrlCreateRequest, ctrlDestroyRequest, type SessionSpec, vhostCreateRequest } from "./sessions.ts";
@@ -375,9 +375,12 @@ export class VirtioCryptoDriver {
       const eventIdx = o.qemuFeatures === true || (features & (1n << BigInt(VIRTIO_RING_F_EVENT_IDX))) !== 0n;
       for (let i = 0; i < vrings; i++) {
         const base = ram.region.gpa + i * ringBytes;
-        const q = await setUpVring<Pending>(frontend, ram, { index: i, size: queueSize, base, eventIdx });
-        driver.#addQueue({ ...q, token: -1 });
+        // The control queue (after the data queues) keeps free-list heads: its requests are direct chains.
+        const headOrder = i < plan.dataQueues ? o.headOrder ?? "free-list" : "free-list";
+        const ring = { index: i, size: queueSize, base, eventIdx, headOrder };
+        driver.#addQueue({ ...(await setUpVring<Pending>(frontend, ram, ring)), token: -1 });
       }
+      if (o.vringEnable === true) await enableVrings(frontend, vrings); // before the first kick
       return driver;
     } catch (e) {
       ram.close();

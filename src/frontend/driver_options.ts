@@ -5,7 +5,7 @@
  * @module
  */
 
-import { indirectAreaSize, splitRingLayout } from "../virtio/mod.ts";
+import { type HeadOrder, indirectAreaSize, splitRingLayout } from "../virtio/mod.ts";
 import type { Reactor } from "../os/mod.ts";
 import { align } from "./driver_setup.ts";
 
@@ -29,6 +29,14 @@ export interface DriverOptions {
   readonly qemuFeatures?: boolean;
   /** Bytes of guest RAM. Default 64 MiB. */
   readonly ramSize?: number;
+  /** How heads are handed out on every ring (`HeadOrder`). Default `free-list`. */
+  readonly headOrder?: HeadOrder;
+  /**
+   * After setting up the rings, send VHOST_USER_SET_VRING_ENABLE(index, 1) for each: with
+   * VHOST_USER_F_PROTOCOL_FEATURES negotiated a ring starts disabled (vhost-user spec, "Ring states"), though
+   * QEMU never sends it for crypto; DPDK's vhost_crypto waits for it. Default false (as QEMU).
+   */
+  readonly vringEnable?: boolean;
   /** Bytes per in-flight request buffer. Default 136 KiB (a 64 KiB request, in and out, plus headers). */
   readonly slotSize?: number;
 }

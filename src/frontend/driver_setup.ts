@@ -10,6 +10,7 @@ import { EventFd } from "../os/mod.ts";
 import { ProtocolFeature, Request, VHOST_USER_F_PROTOCOL_FEATURES } from "../vhost_user/mod.ts";
 import {
   DriverQueue,
+  type HeadOrder,
   splitRingLayout,
   VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,
@@ -101,9 +102,15 @@ function wantedFeatures(revision1: boolean, stateless: boolean): bigint {
 export async function setUpVring<T>(
   frontend: VhostUserFrontend,
   ram: GuestRam,
-  ring: { readonly index: number; readonly size: number; readonly base: number; readonly eventIdx: boolean },
+  ring: {
+    readonly index: number;
+    readonly size: number;
+    readonly base: number;
+    readonly eventIdx: boolean;
+    readonly headOrder?: HeadOrder;
+  },
 ): Promise<SetUpRing<T>> {
-  const { index, size, base, eventIdx } = ring;
+  const { index, size, base, eventIdx, headOrder = "free-list" } = ring;
   const layout = splitRingLayout(base, size);
   const indirectArea = align(layout.end, 4096);
   const driver = new DriverQueue<T>(ram.memory, {
@@ -112,6 +119,7 @@ export async function setUpVring<T>(
     indirectArea,
     indirectEntries: 64,
     eventIdx,
+    headOrder,
   });
   const kick = new EventFd();
   const call = new EventFd();
@@ -125,6 +133,18 @@ export async function setUpVring<T>(
   await frontend.setVringFd(Request.SET_VRING_CALL, index, call.fd);
   await frontend.setVringFd(Request.SET_VRING_KICK, index, kick.fd);
   return { index, driver, kick, call, rings: { desc: layout.desc, avail: layout.avail, used: layout.used } };
+}
+
+/**
+ * Sends VHOST_USER_SET_VRING_ENABLE(index, 1) for rings 0..n-1. With VHOST_USER_F_PROTOCOL_FEATURES negotiated
+ * a ring starts disabled (vhost-user spec, "Ring states"); QEMU never enables crypto rings, and DPDK's
+ * vhost_crypto serves none until it is sent. Call it after every ring is set up, before the first kick.
+ *
+ * @param frontend The connection.
+ * @param n Rings to enable.
+ */
+export async function enableVrings(frontend: VhostUserFrontend, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await frontend.setVringEnable(i, true);
 }
 
 /**

@@ -24,11 +24,13 @@
 import { setImmediate } from "node:timers";
 import { Status } from "../spec/virtio_crypto.ts";
 import { EPOLLIN, type Reactor } from "../os/mod.ts";
-import { type DriverBufferList, UsedBuffer } from "../virtio/mod.ts";
+import { type DriverBufferList, UsedBuffer, VirtqueueError } from "../virtio/mod.ts";
 import type { ClaimedQueue } from "./crypto_driver.ts";
 import { LatencyHistogram } from "./latency.ts";
 import { layOutSlots } from "./_load_slots.ts";
-import { mismatchError, NO_STATUS, stalledError, statusError, usedLengthError } from "./load_error.ts";
+import { DepartureLog } from "./departures.ts";
+import { LoadWatch, type WatchedLoad } from "./_load_watch.ts";
+import { mismatchError, NO_STATUS, statusError } from "./load_error.ts";
 import type { CompletionMode, LoadGeneratorOptions, LoadLimit, LoadResult } from "./load_options.ts";
 
 const POISON = 0xa5;
@@ -36,6 +38,13 @@ const POISON = 0xa5;
 const PUBLISH_EVERY = 4;
 /** Poll mode: rounds between yields to the event loop. */
 const YIELD_EVERY = 4096;
+/**
+ * Poll mode with EVENT_IDX: `used_event` this far ahead of the last used index. The device's used index is never
+ * more than the queue size ahead of the driver's, so no batch of it can cross `used_event` (virtq_need_event is
+ * false): any call signal is one the device should not have sent. (Just behind, `lastUsed - 1`, a batch the
+ * driver has already reaped can still legitimately cross it.)
+ */
+const NO_EVENT_AHEAD = 0x8000;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -51,7 +60,7 @@ export class LoadGenerator {
   readonly #indirect: boolean;
   readonly #mode: CompletionMode;
   readonly #verifyEvery: number;
-  readonly #stallMs: number;
+  readonly #watch: LoadWatch;
   readonly #lists: DriverBufferList[];
   readonly #outputs: Uint8Array[]; // each slot's writable parts (a view of guest RAM)
   readonly #expected: Uint8Array[];
@@ -61,6 +70,12 @@ export class LoadGenerator {
   readonly #sampled: Uint8Array;
   readonly #requestNo: Float64Array;
   readonly #ready: Int32Array;
+  /** Slots not sent because their avail position's head was in flight (avail-order heads only). */
+  readonly #waiting: number[] = [];
+  /** 1 for a slot whose request the device answered with a stale used element: it may still be working on it. */
+  readonly #lostSlot: Uint8Array;
+  readonly #departures = new DepartureLog();
+  #lost = 0;
   readonly #used = new UsedBuffer<number>();
   readonly #histogram = new LatencyHistogram();
   #submitted = 0;
@@ -73,9 +88,6 @@ export class LoadGenerator {
   #startAt = 0;
   #lastAt = 0;
   #token = -1;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
-  #watchdogSeen = 0;
-  #watchdogAt = 0;
   #resolve: ((r: LoadResult) => void) | null = null;
   #reject: ((e: unknown) => void) | null = null;
 
@@ -99,11 +111,12 @@ export class LoadGenerator {
     this.#indirect = o.indirect ?? false;
     this.#mode = o.completion ?? "event";
     this.#verifyEvery = Math.max(1, Math.floor(o.verifyEvery ?? 1024));
-    this.#stallMs = o.stallMs ?? 5000;
+    this.#watch = new LoadWatch(this.#watched(o), this.#departures);
     this.#submitAt = new Float64Array(depth);
     this.#sampled = new Uint8Array(depth);
     this.#requestNo = new Float64Array(depth);
     this.#ready = new Int32Array(depth);
+    this.#lostSlot = new Uint8Array(depth);
     // The slots' arrays are held directly, not through the LoadSlots object: the rounds read them per request.
     const slots = layOutSlots(o, depth, this.#indirect);
     this.#lists = slots.lists;
@@ -127,8 +140,9 @@ export class LoadGenerator {
    * Runs the load until the limit, then waits for the requests in flight.
    *
    * @param limit How many requests, or for how long (both: whichever comes first).
-   * @returns Counts, time and latency of the run.
-   * @throws LoadError (the promise rejects) on an error status, a wrong used length, a wrong output, or a stall.
+   * @returns Counts, time and latency of the run, and the departures from the specs seen so far (wrong used
+   *   elements, a stall: `stalled` with `neverCompleted` requests, instead of waiting forever).
+   * @throws LoadError (the promise rejects) on an error status or a wrong output.
    */
   run(limit: LoadLimit): Promise<LoadResult> {
     if (this.#running) throw new Error("Cannot run load: a run is in progress");
@@ -142,16 +156,19 @@ export class LoadGenerator {
     this.#completed = 0;
     this.#verified = 0;
     this.#limit = count;
+    this.#waiting.length = 0;
+
     return new Promise<LoadResult>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
       this.#running = true;
-      this.#startWatchdog();
+      this.#watch.start();
       if (this.#mode === "event") {
         this.#token = this.#reactor.add(this.#queue.call.fd, EPOLLIN, () => this.#onCall());
       } else {
-        // No notifications wanted: used_event behind the used index (EVENT_IDX), or the flag (2.7.7.1).
-        this.#queue.driver.setUsedEvent(this.#queue.driver.lastUsed - 1);
+        // No notifications wanted: used_event out of reach (EVENT_IDX), or the flag (2.7.7.1).
+        this.#queue.driver.rearmOnPop = false;
+        this.#queue.driver.setUsedEvent(this.#queue.driver.lastUsed + NO_EVENT_AHEAD);
         if (!this.#queue.driver.eventIdx) this.#queue.driver.setNoInterrupt(true);
       }
       const now = performance.now();
@@ -160,9 +177,11 @@ export class LoadGenerator {
       this.#deadline = now + duration;
       this.#submitting = true;
       const q = this.#queue.driver;
-      for (let slot = 0; slot < this.depth && this.#canSubmit(now); slot++) this.#submit(slot, now);
+      for (let slot = 0; slot < this.depth && this.#canSubmit(now); slot++) {
+        if (this.#lostSlot[slot] === 0) this.#submit(slot, now);
+      }
       q.publish();
-      if (q.needsKick()) this.#queue.kick.signal();
+      this.#watch.notify();
       if (this.#submitted === 0) this.#finish();
       else if (this.#mode === "poll") this.#pollLoop();
     });
@@ -189,17 +208,19 @@ export class LoadGenerator {
     try {
       n = this.#reap();
     } catch (e) {
-      this.#fail(e);
+      if (e instanceof VirtqueueError && e.kind === "invalid-used-index") this.#watch.usedIdxAhead(e);
+      else this.#fail(e);
       return;
     }
     if (n === 0) return;
-    if (this.#mode === "poll") q.setUsedEvent(q.lastUsed - 1);
+    if (this.#mode === "poll") q.setUsedEvent(q.lastUsed + NO_EVENT_AHEAD);
     const now = performance.now();
     this.#lastAt = now;
     const ready = this.#ready;
     for (let i = 0; i < n; i++) this.#histogram.record((now - this.#submitAt[ready[i]!]!) * 1e6);
     this.#completed += n;
     if (this.#submitting) {
+      if (this.#waiting.length > 0) this.#retryWaiting(now);
       for (let i = 0; i < n && this.#canSubmit(now); i++) {
         this.#submit(ready[i]!, now);
         // Publish in small groups: a polling device starts on them while the rest are being added. The kick
@@ -207,9 +228,9 @@ export class LoadGenerator {
         if (i % PUBLISH_EVERY === PUBLISH_EVERY - 1) q.publish();
       }
       q.publish();
-      if (q.needsKick()) this.#queue.kick.signal();
+      this.#watch.notify();
     }
-    if (this.#completed === this.#submitted && !this.#canSubmit(now)) this.#finish();
+    if (this.#completed + this.#lost === this.#submitted && !this.#canSubmit(now)) this.#finish();
   }
 
   #canSubmit(now: number): boolean {
@@ -220,35 +241,96 @@ export class LoadGenerator {
   }
 
   #submit(slot: number, now: number): void {
-    const n = this.#submitted++;
+    const n = this.#submitted;
     const sample = n < this.depth || n % this.#verifyEvery === 0;
     this.#sampled[slot] = sample ? 1 : 0;
     this.#requestNo[slot] = n;
     if (sample) this.#outputs[slot]!.fill(POISON);
     this.#ram[this.#statusAt[slot]!] = NO_STATUS;
     this.#submitAt[slot] = now;
-    // Cannot fail: a slot's descriptors were freed by its completion, and the depth fits the queue.
-    this.#queue.driver.addList(this.#lists[slot]!, this.#indirect, slot);
+    // With free-list heads this cannot fail (a slot's descriptors were freed by its completion, and the depth
+    // fits the queue). With avail-order heads the head of this avail position may still be in flight (a request
+    // `size` positions back completed late): the slot waits for the next round.
+    if (this.#queue.driver.addList(this.#lists[slot]!, this.#indirect, slot) < 0) {
+      this.#waiting.push(slot);
+      return;
+    }
+    this.#submitted++;
+  }
+
+  /** Sends the slots that found their avail position's head in flight, before any freed in this round. */
+  #retryWaiting(now: number): void {
+    const waiting = this.#waiting.splice(0);
+    for (const slot of waiting) {
+      if (this.#canSubmit(now)) this.#submit(slot, now);
+    }
   }
 
   #reap(): number {
     const q = this.#queue.driver;
     const used = this.#used;
     let n = 0;
-    while (q.popUsed(used)) {
+    for (;;) {
+      const at = q.lastUsed;
+      const got = this.#popChecked(used, at);
+      if (got === 0) break;
+      if (got < 0) continue;
       const slot = used.token!;
+      const request = this.#requestNo[slot]!;
       const status = this.#ram[this.#statusAt[slot]!]!;
-      if (status !== Status.OK) throw statusError(this.#requestNo[slot]!, slot, status);
-      if (used.len !== this.#usedLen[slot]) {
-        throw usedLengthError(this.#requestNo[slot]!, slot, this.#usedLen[slot]!, used.len);
+      const where = { request, head: used.head, usedIndex: at };
+      if (status === NO_STATUS) {
+        // The device has not answered this request: the element is left from an earlier lap. The slot is not
+        // sent again (the device may still write it).
+        this.#departures.record("used-entry-stale", { ...where, expected: "status written", seen: "none" });
+        this.#lostSlot[slot] = 1;
+        this.#lost++;
+        continue;
+      }
+      if (status !== Status.OK) throw statusError(request, slot, status);
+      const want = this.#usedLen[slot]!;
+      if (used.len !== want) {
+        this.#departures.record("used-len", { ...where, expected: want, seen: used.len });
       }
       if (this.#sampled[slot] === 1) {
         this.#check(slot);
         this.#verified++;
       }
+      if (this.#mode === "poll" && request >= this.depth) this.#watch.countCallsFromNow();
       this.#ready[n++] = slot;
     }
     return n;
+  }
+
+  /**
+   * `popUsed`, stepping over an element whose id is no head in flight (recorded).
+   *
+   * @returns 1: taken; -1: stepped over; 0: nothing new.
+   */
+  #popChecked(used: UsedBuffer<number>, at: number): number {
+    const q = this.#queue.driver;
+    try {
+      return q.popUsed(used) ? 1 : 0;
+    } catch (e) {
+      if (!(e instanceof VirtqueueError) || e.kind !== "invalid-used-id") throw e;
+    }
+    q.discardUsed(used);
+    const example = { head: used.head, usedIndex: at, expected: "a head in flight", seen: used.head };
+    this.#departures.record("used-id-not-in-flight", example);
+    return -1;
+  }
+
+  /** What the watch sees of this generator. */
+  #watched(o: LoadGeneratorOptions): WatchedLoad {
+    return {
+      queue: o.queue,
+      mode: this.#mode,
+      stallMs: o.stallMs ?? 5000,
+      done: () => this.#completed + this.#lost,
+      submitted: () => this.#submitted,
+      round: () => this.#round(),
+      finish: () => this.#finish(),
+    };
   }
 
   #check(slot: number): void {
@@ -259,34 +341,21 @@ export class LoadGenerator {
     }
   }
 
-  #startWatchdog(): void {
-    this.#watchdogSeen = -1;
-    this.#watchdogAt = performance.now();
-    this.#watchdog = setInterval(() => {
-      const now = performance.now();
-      if (this.#completed !== this.#watchdogSeen) {
-        this.#watchdogSeen = this.#completed;
-        this.#watchdogAt = now;
-      } else if (now - this.#watchdogAt > this.#stallMs) {
-        this.#fail(stalledError(now - this.#watchdogAt, this.#submitted - this.#completed));
-      }
-    }, Math.min(1000, this.#stallMs));
-  }
-
   #stop(): void {
     this.#running = false;
     this.#submitting = false;
-    clearInterval(this.#watchdog);
-    this.#watchdog = undefined;
+    this.#watch.stop();
     if (this.#token >= 0) this.#reactor.remove(this.#token);
     this.#token = -1;
     // Back to "notify me at the next used element", what the driver's own (event-driven) path expects.
     const q = this.#queue.driver;
+    q.rearmOnPop = true;
     q.setUsedEvent(q.lastUsed);
     q.setNoInterrupt(false);
   }
 
   #finish(): void {
+    this.#watch.countCalls();
     this.#stop();
     const resolve = this.#resolve!;
     this.#resolve = this.#reject = null;
@@ -295,6 +364,9 @@ export class LoadGenerator {
       elapsedMs: this.#lastAt - this.#startAt,
       verified: this.#verified,
       latency: this.#histogram.summary(),
+      departures: this.#departures.list(),
+      stalled: this.#watch.neverCompleted > 0,
+      neverCompleted: this.#watch.neverCompleted,
     });
   }
 

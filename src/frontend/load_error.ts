@@ -1,5 +1,5 @@
 /**
- * Why a load run stops: `LoadError`, and the messages of each kind, built only when a check has failed so the
+ * Why a load run stops (what the specs call a device's mistake is a departure instead: `departures.ts`): `LoadError`, and the messages of each kind, built only when a check has failed so the
  * generator's completion loop carries nothing but the comparisons.
  *
  * @module
@@ -8,9 +8,9 @@
 import { Status } from "../spec/virtio_crypto.ts";
 
 /** What stops a run. */
-export type LoadErrorKind = "status" | "used-length" | "mismatch" | "stalled";
+export type LoadErrorKind = "status" | "mismatch";
 
-/** A run failed: a request answered with an error status or a wrong output, or the back-end stopped answering. */
+/** A run failed: a request answered with an error status or a wrong output. */
 export class LoadError extends Error {
   override name = "LoadError";
   /** What went wrong. */
@@ -45,22 +45,6 @@ export function statusError(requestNo: number, slot: number, status: number): Lo
 }
 
 /**
- * A request's used length is not its output plus the status byte.
- *
- * @param requestNo The request's number in the run.
- * @param slot Its slot.
- * @param want The used length the request must get.
- * @param got The used element's `len`.
- * @returns The error to throw.
- */
-export function usedLengthError(requestNo: number, slot: number, want: number, got: number): LoadError {
-  return new LoadError(
-    "used-length",
-    `Request ${requestNo} (slot ${slot}): used length must be ${want}: current value is ${got}`,
-  );
-}
-
-/**
  * A sampled request's output differs from the expected one.
  *
  * @param requestNo The request's number in the run.
@@ -81,22 +65,6 @@ export function mismatchError(
     `Request ${requestNo} (slot ${slot}): output differs from the expected one at byte ${at} of ${want.length}: got 0x${
       hex(got[at]!)
     }, expected 0x${hex(want[at]!)}`,
-  );
-}
-
-/**
- * Nothing completed for too long.
- *
- * @param ms Milliseconds since the last completion.
- * @param inflight Requests in flight.
- * @returns The error to fail the run with.
- */
-export function stalledError(ms: number, inflight: number): LoadError {
-  return new LoadError(
-    "stalled",
-    `No completion for ${
-      Math.round(ms)
-    } ms with ${inflight} requests in flight: the back-end stopped answering`,
   );
 }
 

@@ -8,6 +8,7 @@
 import type { Reactor } from "../os/mod.ts";
 import type { ClaimedQueue } from "./crypto_driver.ts";
 import type { GuestRam } from "./guest_ram.ts";
+import type { Departure } from "./departures.ts";
 import type { LatencySummary } from "./latency.ts";
 
 /** One slot's request: device-readable parts (header first), then the lengths of the device-writable parts. */
@@ -48,7 +49,7 @@ export interface LoadGeneratorOptions {
   readonly completion?: CompletionMode;
   /** Compare every n-th completion (and the first of each slot) with the expected output. Default 1024. */
   readonly verifyEvery?: number;
-  /** Fail when nothing completes for this long. Default 5000 ms. */
+  /** End the run as stalled (`neverCompleted`) when nothing completes for this long. Default 5000 ms. */
   readonly stallMs?: number;
 }
 
@@ -68,4 +69,10 @@ export interface LoadResult {
   readonly verified: number;
   /** Latency from submission to completion, as seen by the driver. */
   readonly latency: LatencySummary;
+  /** Departures from the specs the generator saw since it was made (its runs add up). */
+  readonly departures: readonly Departure[];
+  /** The run ended because nothing completed for `stallMs`. */
+  readonly stalled: boolean;
+  /** Requests still in flight when it stalled (0 otherwise). */
+  readonly neverCompleted: number;
 }

@@ -8,6 +8,7 @@
 export type { ChainShape, InPart, OutPart } from "./chain_shape.ts";
 export { type ClaimedQueue, type Completion, VirtioCryptoDriver } from "./crypto_driver.ts";
 export type { DriverOptions } from "./driver_options.ts";
+export type { HeadOrder } from "../virtio/mod.ts";
 export { DEFAULT_GUEST_BASE, GuestRam } from "./guest_ram.ts";
 export {
   ctrlCreateRequest,
@@ -32,6 +33,15 @@ export {
   statelessRequest,
 } from "./requests.ts";
 export { LoadGenerator } from "./load.ts";
+export {
+  type Departure,
+  DEPARTURE_KINDS,
+  DEPARTURE_RULES,
+  type DepartureExample,
+  type DepartureKind,
+  DepartureLog,
+  describeDeparture,
+} from "./departures.ts";
 export { LoadError, type LoadErrorKind } from "./load_error.ts";
 export type {
   CompletionMode,

@@ -165,6 +165,11 @@ export class VhostUserFrontend implements Disposable {
     await this.request(Request.SET_VRING_BASE, vringStatePayload(index, base));
   }
 
+  /** SET_VRING_ENABLE: enables (or disables) a ring. */
+  async setVringEnable(index: number, enable: boolean): Promise<void> {
+    await this.request(Request.SET_VRING_ENABLE, vringStatePayload(index, enable ? 1 : 0));
+  }
+
   /** GET_VRING_BASE: stops the ring and returns its next avail index. */
   async getVringBase(index: number): Promise<number> {
     const reply = await this.request(Request.GET_VRING_BASE, vringStatePayload(index, 0));

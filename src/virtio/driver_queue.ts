@@ -17,8 +17,11 @@
 import type { GuestMemory } from "../memory/mod.ts";
 import { driverIndexView, driverRingPart } from "./_driver_ring_parts.ts";
 import { DriverBufferList, type DriverChain, UsedBuffer } from "./driver_buffers.ts";
+import { DescriptorPool } from "./_descriptor_pool.ts";
+import type { HeadOrder } from "./head_order.ts";
 import { VirtqueueError } from "./errors.ts";
-import { readU32, writeU16, writeU32, writeU64Number } from "./le.ts";
+import { writeDesc } from "./_desc_write.ts";
+import { readU32, writeU16 } from "./le.ts";
 import {
   availEventOffset,
   availRingSize,
@@ -61,6 +64,8 @@ export interface DriverQueueOptions extends RingAddresses {
   readonly eventIdx?: boolean;
   /** Initial avail and used index, to test u16 wrap-around; default 0. */
   readonly startIndex?: number;
+  /** How heads are handed out (`HeadOrder`); default `free-list`. */
+  readonly headOrder?: HeadOrder;
 }
 
 /**
@@ -83,6 +88,12 @@ export class DriverQueue<T = unknown> {
   readonly size: number;
   /** Whether `used_event`/`avail_event` are used. */
   readonly eventIdx: boolean;
+  /**
+   * With event indices, whether `popUsed()` sets `used_event` to ask for a notification at the next element
+   * (default true). A polling driver clears it: otherwise, between a pop and its own `setUsedEvent()`, the device
+   * may read the re-armed index and rightly notify.
+   */
+  rearmOnPop = true;
   #desc: RingPart;
   #avail: RingPart;
   #used: RingPart;
@@ -94,12 +105,8 @@ export class DriverQueue<T = unknown> {
   #usedIdx: Uint16Array;
   #usedFlags: Uint16Array;
   #availEvent: Uint16Array;
-  #next: Uint16Array; // free-list links, and the links of each chain in use
-  #descCount: Uint16Array; // descriptors taken by each head
+  #pool: DescriptorPool;
   #tokens: (T | undefined)[];
-  #inUse: Uint8Array;
-  #freeHead = 0;
-  #numFree: number;
   #inflight = 0;
   #shadowAvail: number;
   #publishedAvail: number;
@@ -143,11 +150,8 @@ export class DriverQueue<T = unknown> {
     this.#usedIdx = driverIndexView(this.#used, VIRTQ_USED_IDX);
     this.#usedFlags = driverIndexView(this.#used, VIRTQ_USED_FLAGS);
     this.#availEvent = driverIndexView(this.#used, availEventOffset(size));
-    this.#next = new Uint16Array(size).map((_, i) => (i + 1) & (size - 1));
-    this.#descCount = new Uint16Array(size);
+    this.#pool = new DescriptorPool(size, options.headOrder ?? "free-list");
     this.#tokens = new Array<T | undefined>(size).fill(undefined);
-    this.#inUse = new Uint8Array(size);
-    this.#numFree = size;
     this.#shadowAvail =
       this.#publishedAvail =
       this.#kickedAvail =
@@ -159,7 +163,7 @@ export class DriverQueue<T = unknown> {
 
   /** Free descriptors. */
   get numFree(): number {
-    return this.#numFree;
+    return this.#pool.numFree;
   }
   /** Chains added and not yet returned by the device. */
   get inflight(): number {
@@ -202,9 +206,9 @@ export class DriverQueue<T = unknown> {
    * @param list The buffers.
    * @param indirect true for an indirect chain (one descriptor in the table, the buffers in this head's slot).
    * @param token Returned with the completion.
-   * @returns The head index, or -1 when there are not enough free descriptors.
-   * @throws RangeError for an empty list, a list longer than the queue or the indirect slot, or indirect without
-   *   an indirect area.
+   * @returns The head index, or -1 when there are not enough free descriptors (or this avail position's head is in flight).
+   * @throws RangeError for an empty list, a list longer than the queue or the indirect slot, indirect without
+   *   an indirect area, or a direct chain with `avail-order` heads.
    */
   addList(list: DriverBufferList, indirect: boolean, token: T): number {
     const n = list.count;
@@ -216,13 +220,11 @@ export class DriverQueue<T = unknown> {
       throw new RangeError(`Cannot add chain: ${why}`);
     }
     const needed = indirect ? 1 : n;
-    if (this.#numFree < needed) return -1;
-    const head = this.#alloc(needed);
+    const head = this.#pool.take(needed, this.#shadowAvail);
+    if (head < 0) return -1;
     if (indirect) this.#writeIndirect(head, list);
     else this.#writeDirect(head, list);
-    this.#descCount[head] = needed;
     this.#tokens[head] = token;
-    this.#inUse[head] = 1;
     this.#inflight++;
     const slot = VIRTQ_AVAIL_RING + 2 * (this.#shadowAvail & (this.size - 1));
     writeU16(this.#avail.bytes, this.#avail.base + slot, head);
@@ -263,6 +265,39 @@ export class DriverQueue<T = unknown> {
    *   the device returned a head that is not in flight.
    */
   popUsed(out: UsedBuffer<T>): boolean {
+    if (!this.#readUsed(out)) return false;
+    const id = out.head;
+    if (id >= this.size || this.#pool.inUse[id] === 0) {
+      throw new VirtqueueError("invalid-used-id", `Cannot pop used element: head ${id} is not in flight`);
+    }
+    out.token = this.#tokens[id];
+    this.#tokens[id] = undefined;
+    this.#inflight--;
+    this.#pool.release(id);
+    this.#nextUsed();
+    return true;
+  }
+
+  /** Whether the device has published used elements `popUsed()` has not taken yet. */
+  get hasUsed(): boolean {
+    return Atomics.load(this.#usedIdx, 0) !== this.#lastUsed;
+  }
+
+  /**
+   * Steps over the next used element without completing anything, after `popUsed()` refused it
+   * (`invalid-used-id`), so a driver that reports a device's mistakes can go on. `out` gets its head and len.
+   *
+   * @returns false when the used ring has nothing new.
+   * @throws VirtqueueError `invalid-used-index`, as `popUsed()`.
+   */
+  discardUsed(out: UsedBuffer<T>): boolean {
+    if (!this.#readUsed(out)) return false;
+    out.token = undefined;
+    this.#nextUsed();
+    return true;
+  }
+
+  #readUsed(out: UsedBuffer<T>): boolean {
     const usedIdx = Atomics.load(this.#usedIdx, 0);
     if (usedIdx === this.#lastUsed) return false;
     if (((usedIdx - this.#lastUsed) & 0xffff) > this.size) {
@@ -273,21 +308,14 @@ export class DriverQueue<T = unknown> {
       );
     }
     const off = this.#used.base + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * (this.#lastUsed & (this.size - 1));
-    const id = readU32(this.#used.bytes, off);
-    const len = readU32(this.#used.bytes, off + 4);
-    if (id >= this.size || this.#inUse[id] === 0) {
-      throw new VirtqueueError("invalid-used-id", `Cannot pop used element: head ${id} is not in flight`);
-    }
-    out.head = id;
-    out.len = len;
-    out.token = this.#tokens[id];
-    this.#tokens[id] = undefined;
-    this.#inUse[id] = 0;
-    this.#inflight--;
-    this.#free(id);
-    this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
-    if (this.eventIdx) Atomics.store(this.#usedEvent, 0, this.#lastUsed);
+    out.head = readU32(this.#used.bytes, off);
+    out.len = readU32(this.#used.bytes, off + 4);
     return true;
+  }
+
+  #nextUsed(): void {
+    this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
+    if (this.eventIdx && this.rearmOnPop) Atomics.store(this.#usedEvent, 0, this.#lastUsed);
   }
 
   /**
@@ -328,29 +356,11 @@ export class DriverQueue<T = unknown> {
     Atomics.store(this.#availEvent, 0, start);
   }
 
-  #alloc(n: number): number {
-    const head = this.#freeHead;
-    let last = head;
-    for (let k = 1; k < n; k++) last = this.#next[last]!;
-    this.#freeHead = this.#next[last]!;
-    this.#numFree -= n;
-    return head;
-  }
-
-  #free(head: number): void {
-    const n = this.#descCount[head]!;
-    let last = head;
-    for (let k = 1; k < n; k++) last = this.#next[last]!;
-    this.#next[last] = this.#freeHead;
-    this.#freeHead = head;
-    this.#numFree += n;
-  }
-
   #writeDirect(head: number, list: DriverBufferList): void {
     const n = list.count;
     let d = head;
     for (let i = 0; i < n; i++) {
-      const next = this.#next[d]!;
+      const next = this.#pool.next[d]!;
       const more = i < n - 1;
       const flags = (list.writable[i] ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0);
       writeDesc(this.#desc, d, list.gpa[i]!, list.len[i]!, flags, more ? next : 0);
@@ -370,12 +380,4 @@ export class DriverQueue<T = unknown> {
     const tableGpa = this.#indirectGpa + slot * VIRTQ_DESC_SIZE;
     writeDesc(this.#desc, head, tableGpa, n * VIRTQ_DESC_SIZE, VIRTQ_DESC_F_INDIRECT, 0);
   }
-}
-
-function writeDesc(p: RingPart, index: number, gpa: number, len: number, flags: number, next: number): void {
-  const off = p.base + index * VIRTQ_DESC_SIZE;
-  writeU64Number(p.bytes, off, gpa);
-  writeU32(p.bytes, off + 8, len);
-  writeU16(p.bytes, off + 12, flags);
-  writeU16(p.bytes, off + 14, next);
 }

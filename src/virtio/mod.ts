@@ -38,6 +38,7 @@ export { ChainCursor, ChainReader, ChainWriter } from "./chain_io.ts";
 export { DescriptorChain } from "./descriptor_chain.ts";
 export { DriverBufferList, type DriverChain, type GuestBuffer, UsedBuffer } from "./driver_buffers.ts";
 export { type DriverAddOptions, DriverQueue, type DriverQueueOptions } from "./driver_queue.ts";
+export type { HeadOrder } from "./head_order.ts";
 export { CHAIN_ERROR_KINDS, VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
 export * from "../spec/virtio.ts";
 export {

@@ -113,6 +113,9 @@ export class RawRing {
   setUsedEvent(v: number): void {
     this.#w16(this.layout.avail + 4 + 2 * this.size, v);
   }
+  usedEvent(): number {
+    return this.#r16(this.layout.avail + 4 + 2 * this.size);
+  }
   usedIdx(): number {
     return this.#r16(this.layout.used + 2);
   }

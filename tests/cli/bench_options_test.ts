@@ -157,3 +157,86 @@ Deno.test("formatProgress() names the case, the phase and the rate", () => {
   });
   assert.equal(line, "[3/20] hmac-sha256 1024 B (warm-up): 0.5 s, 100,000 ops/s");
 });
+
+Deno.test("parseBenchOptions() keeps today's ring behaviour by default: free-list heads, no SET_VRING_ENABLE", () => {
+  const o = parseBenchOptions([]);
+  assert.equal(o.heads, "free-list");
+  assert.equal(o.vringEnable, false);
+  assert.equal(o.maxSize, undefined);
+  assert.equal(o.peer, undefined);
+});
+
+Deno.test("parseBenchOptions() --peer dpdk is Debian 12's DPDK 22.11: every flag it implies, layout A", () => {
+  for (const peer of ["dpdk", "dpdk-22.11", "DPDK-22.11"]) {
+    const o = parseBenchOptions(["--peer", peer]);
+    assert.equal(o.peer, "dpdk-22.11", peer);
+    assert.equal(o.indirect, true);
+    assert.equal(o.heads, "avail-order");
+    assert.equal(o.vringEnable, true);
+    assert.equal(o.controlQueue, false);
+    assert.equal(o.sessionLayout, "A");
+    assert.equal(o.maxSize, 2176);
+  }
+  const newer = parseBenchOptions(["--peer", "dpdk-26.07"]);
+  assert.equal(newer.peer, "dpdk-26.07");
+  assert.equal(newer.sessionLayout, "C");
+  assert.equal(newer.heads, "avail-order");
+});
+
+Deno.test("parseBenchOptions() lets a flag beside --peer override its part of the preset", () => {
+  const o = parseBenchOptions([
+    "--peer",
+    "dpdk",
+    "--session-layout",
+    "C",
+    "--control-queue",
+    "--no-vring-enable",
+    "--heads",
+    "free-list",
+    "--max-size",
+    "4096",
+  ]);
+  assert.equal(o.sessionLayout, "C");
+  assert.equal(o.controlQueue, true);
+  assert.equal(o.vringEnable, false);
+  assert.equal(o.heads, "free-list");
+  assert.equal(o.maxSize, 4096);
+  assert.equal(o.indirect, true);
+  // Direct chains asked for explicitly: the preset's avail-order heads give way (they need indirect chains).
+  const direct = parseBenchOptions(["--peer", "dpdk-26.07", "--direct"]);
+  assert.equal(direct.indirect, false);
+  assert.equal(direct.heads, "free-list");
+});
+
+Deno.test("parseBenchOptions() takes the ring flags without a preset", () => {
+  const o = parseBenchOptions([
+    "--indirect",
+    "--heads",
+    "avail-order",
+    "--vring-enable",
+    "--max-size",
+    "2048",
+  ]);
+  assert.equal(o.heads, "avail-order");
+  assert.equal(o.vringEnable, true);
+  assert.equal(o.maxSize, 2048);
+});
+
+Deno.test("parseBenchOptions() refuses bad --peer, --heads and --max-size values and contradictions", () => {
+  const cases: [string[], RegExp][] = [
+    [["--peer", "spdk"], /--peer must be dpdk, dpdk-22\.11, dpdk-26\.07/],
+    [["--heads", "random"], /--heads must be free-list or avail-order/],
+    [["--heads", "avail-order"], /needs indirect chains.*add --indirect/],
+    [["--peer", "dpdk", "--direct", "--heads", "avail-order"], /needs indirect chains/],
+    [["--indirect", "--direct"], /--indirect and --direct contradict/],
+    [["--vring-enable", "--no-vring-enable"], /contradict/],
+    [["--control-queue", "--no-control-queue"], /contradict/],
+    [["--max-size", "8"], /--max-size must be an integer from 16/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(
+      () => parseBenchOptions(args),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  }
+});

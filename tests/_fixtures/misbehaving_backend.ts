@@ -1,0 +1,149 @@
+/**
+ * Test fixture: a vhost-user crypto back-end that breaks one virtio rule on purpose, so the departure report of
+ * `cryptobridge bench` can be shown to catch it. It is the project's own `CryptoDevice` (software engine) behind
+ * the project's `VhostUserServer`, with the data queue's `SplitQueue` patched on first use:
+ *
+ * - `used-at-head`: each used element is written at the used ring slot numbered by its head id, and the slot at
+ *   `used.idx` is left as it was (what DPDK's vhost_crypto does: right only when heads come in avail order);
+ * - `used-len-zero`: each used element says `len` 0;
+ * - `drop-large`: a request whose writable part is over 2176 + 1 bytes is never completed (as DPDK drops a
+ *   request that does not fit its mbuf);
+ * - `spurious-call`: the call eventfd is signalled after every batch, whatever `used_event` says;
+ * - `no-call`: the call eventfd is never signalled;
+ * - `suppress-kicks`: after each batch the device says it needs no kick (`avail_event` half the index space
+ *   ahead, VRING_USED_F_NO_NOTIFY) but serves only when kicked.
+ *
+ * @module
+ */
+
+import { CryptoDevice } from "../../src/crypto/device.ts";
+import { SoftwareEngine } from "../../src/engine/software/mod.ts";
+import type { GuestMemory } from "../../src/memory/mod.ts";
+import { Reactor } from "../../src/os/mod.ts";
+import { type Backend, VhostUserServer, type VringHandle } from "../../src/vhost_user/mod.ts";
+import {
+  type SplitQueue,
+  VIRTQ_USED_ELEM_SIZE,
+  VIRTQ_USED_RING,
+  VRING_USED_F_NO_NOTIFY,
+} from "../../src/virtio/mod.ts";
+
+/** Which rule the back-end breaks. */
+export type Misbehaviour =
+  | "used-at-head"
+  | "used-len-zero"
+  | "drop-large"
+  | "spurious-call"
+  | "no-call"
+  | "suppress-kicks";
+
+/** DPDK's largest request: one mbuf of RTE_MBUF_DEFAULT_BUF_SIZE; its used len adds the status byte. */
+const LARGEST_USED_LEN = 2176 + 1;
+
+/** A running misbehaving back-end. */
+export interface MisbehavingServer extends AsyncDisposable {
+  readonly socket: string;
+  /** Stops serving and frees everything; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a misbehaving device on `socket`.
+ *
+ * @param socket The socket path (its folder must exist).
+ * @param mode The rule to break.
+ * @returns The running server.
+ */
+export function startMisbehavingServer(socket: string, mode: Misbehaviour): MisbehavingServer {
+  const reactor = new Reactor();
+  const engine = new SoftwareEngine();
+  const device = new CryptoDevice({ engine });
+  const server = VhostUserServer.listen({ path: socket, reactor, backend: misbehaving(device, mode) });
+  const done = reactor.run();
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      server.close();
+      reactor.stop();
+      await done;
+      engine.close();
+      reactor.close();
+    })();
+    return closing;
+  };
+  return { socket, close, [Symbol.asyncDispose]: close };
+}
+
+/** The device, with each data queue patched the first time it is served. */
+function misbehaving(device: CryptoDevice, mode: Misbehaviour): Backend {
+  const patched = new WeakSet<SplitQueue>();
+  const backend: Backend = {
+    numQueues: device.numQueues,
+    numDataQueues: device.numDataQueues,
+    maxQueueSize: device.maxQueueSize,
+    features: device.features,
+    protocolFeatures: device.protocolFeatures,
+    setFeatures: (f) => device.setFeatures(f),
+    processQueue: (vring: VringHandle) => {
+      if (vring.index < device.numDataQueues && !patched.has(vring.queue)) {
+        patched.add(vring.queue);
+        patch(vring.queue, mode);
+      }
+      device.processQueue(vring);
+      if (mode === "suppress-kicks" && vring.index < device.numDataQueues) suppressKicks(vring);
+    },
+    inflight: (vring) => device.inflight(vring),
+    handleDeviceRequest: (request, payload) => device.handleDeviceRequest(request, payload),
+    reset: () => device.reset(),
+    setMemory: (memory) => device.setMemory?.(memory),
+  };
+  return backend;
+}
+
+function patch(queue: SplitQueue, mode: Misbehaviour): void {
+  const addUsed = queue.addUsed.bind(queue);
+  if (mode === "used-len-zero") {
+    queue.addUsed = (mem, head) => addUsed(mem, head, 0);
+  } else if (mode === "drop-large") {
+    queue.addUsed = (mem, head, len) => {
+      if (len <= LARGEST_USED_LEN) addUsed(mem, head, len);
+    };
+  } else if (mode === "used-at-head") {
+    queue.addUsed = (mem, head, len) => {
+      const at = queue.nextUsed & (queue.size - 1);
+      const saved = new Uint8Array(VIRTQ_USED_ELEM_SIZE);
+      mem.read(usedSlot(queue, at), saved);
+      addUsed(mem, head, len); // advances used.idx (and the in-flight count) as the device should
+      mem.write(usedSlot(queue, at), saved);
+      writeUsedElem(mem, usedSlot(queue, head), head, len);
+    };
+  } else if (mode === "spurious-call" || mode === "no-call") {
+    const needs = queue.needsNotification.bind(queue);
+    queue.needsNotification = (mem) => {
+      needs(mem); // keeps the queue's own bookkeeping
+      return mode === "spurious-call";
+    };
+  }
+}
+
+/** Writes `avail_event` far ahead and sets VRING_USED_F_NO_NOTIFY: "no kick needed", though none is polled for. */
+function suppressKicks(vring: VringHandle): void {
+  const { queue, memory } = vring;
+  const used = queue.addresses!.used;
+  const word = new Uint8Array(2);
+  new DataView(word.buffer).setUint16(0, (queue.nextAvail + 0x8000) & 0xffff, true);
+  memory.write(used + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * queue.size, word);
+  memory.write(used, new Uint8Array([VRING_USED_F_NO_NOTIFY, 0]));
+}
+
+function usedSlot(queue: SplitQueue, index: number): number {
+  return queue.addresses!.used + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * index;
+}
+
+function writeUsedElem(mem: GuestMemory, gpa: number, id: number, len: number): void {
+  const elem = new Uint8Array(VIRTQ_USED_ELEM_SIZE);
+  const view = new DataView(elem.buffer);
+  view.setUint32(0, id, true);
+  view.setUint32(4, len, true);
+  mem.write(gpa, elem);
+}
