@@ -8,12 +8,16 @@
 
 import { VirtioPciTransport } from "../accel/virtio_pci/mod.ts";
 import {
+  type AcceleratorKind,
+  acceleratorKind,
   findMsix,
   idString,
   type MsixCapability,
   parseCapabilities,
   parseVirtioCaps,
   type PciCapability,
+  PciError,
+  pfAdvice,
   readPciFunction,
   type VirtioPciCap,
 } from "../pci/mod.ts";
@@ -82,6 +86,8 @@ export interface InfoReport {
   readonly ids: string;
   /** Known accelerator name. */
   readonly name: string | null;
+  /** Which of cryptobridge's drivers it is for. */
+  readonly kind: AcceleratorKind;
   /** Its driver (a VFIO one). */
   readonly driver: string | null;
   /** Its IOMMU group. */
@@ -235,6 +241,11 @@ export function deviceInfo(bdf: string, options: HostOptions = {}): InfoReport {
   requireRoot("info", sysfs);
   bdf = canonicalBdf(bdf);
   const fn = readPciFunction(sysfs, bdf);
+  const kind = acceleratorKind(fn.vendor, fn.device);
+  if (kind === "qat-gen4-pf") {
+    // A PF stays on qat_4xxx, so VFIO cannot open it; say what to do rather than fail on /dev/vfio.
+    throw new PciError("physical-function", `Cannot show ${bdf} through VFIO: ${pfAdvice(bdf)}`);
+  }
   using session = VfioSession.open(bdf, { sysfs });
   const { device } = session;
   const info = device.info();
@@ -245,6 +256,7 @@ export function deviceInfo(bdf: string, options: HostOptions = {}): InfoReport {
     bdf,
     ids: idString(fn),
     name: fn.name,
+    kind,
     driver: fn.driver,
     iommuGroup: fn.iommuGroup,
     vfioPath: session.path,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { listPciFunctions, type PciFunction } from "../pci/mod.ts";
+import { type AcceleratorKind, acceleratorKind, listPciFunctions, type PciFunction } from "../pci/mod.ts";
 import { type HostOptions, sysfsOf } from "./host.ts";
 
 /** Options of `listFunctions`. */
@@ -21,6 +21,8 @@ export type ListEntry = Omit<PciFunction, "vendor" | "device" | "classCode"> & {
   readonly device: string;
   /** Class code, 6 hex digits. */
   readonly class: string;
+  /** Which of cryptobridge's drivers it is for (`qat-gen4-pf`: create VFs instead). */
+  readonly kind: AcceleratorKind;
 };
 
 /**
@@ -53,6 +55,7 @@ export function listEntry(fn: PciFunction): ListEntry {
     vendor: vendor.toString(16).padStart(4, "0"),
     device: device.toString(16).padStart(4, "0"),
     class: classCode.toString(16).padStart(6, "0"),
+    kind: acceleratorKind(vendor, device),
     ...rest,
   };
 }

@@ -7,6 +7,7 @@
 import type { SparseArea } from "../vfio/mod.ts";
 import type { InfoReport } from "../admin/mod.ts";
 import { table } from "./table.ts";
+import { KIND_LABELS } from "../pci/mod.ts";
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
@@ -79,7 +80,8 @@ function virtioLines(report: InfoReport): string[] {
 export function formatInfo(report: InfoReport): string[] {
   const d = report.device;
   return [
-    `${report.bdf}  ${report.ids}  ${report.name ?? "(unknown device)"}  driver ${report.driver}  ` +
+    `${report.bdf}  ${report.ids}  ${report.name ?? "(unknown device)"}  kind ${KIND_LABELS[report.kind]}  ` +
+    `driver ${report.driver}  ` +
     `IOMMU group ${report.iommuGroup ?? "-"}  VFIO ${report.vfioPath}`,
     `VFIO device: flags ${hex(d.flags)}, ${d.numRegions} regions, ${d.numIrqs} IRQ indexes, reset ${
       d.canReset ? "yes" : "no"

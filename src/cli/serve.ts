@@ -44,8 +44,10 @@ thread. Options:
                         accept guest RAM that can still shrink (tmpfs, hugetlbfs, an unsealable memfd); only
                         with one --socket, since truncating it kills the daemon (docs/hostile.md); by default
                         such memory is refused and the message names the QEMU option that seals it
-  --device BDF          a virtio-crypto PCI function to use as the accelerator (bound to vfio-pci when needed;
-                        needs root and an IOMMU: see README, "Host setup for a real accelerator")
+  --device BDF          the accelerator, by its PCI function: virtio-crypto (1af4:1054) or a QAT gen4 VF
+                        (8086:4941, 4943, 4945; its VMs are served from the main thread, docs/qat.md); bound
+                        to vfio-pci when needed; needs root and an IOMMU: see README, "Host setup for a real
+                        accelerator"; a QAT PF is refused (create VFs, then give one)
   --engine ENGINE       ${
   ENGINE_CHOICES.join(", ")
 } (default auto): auto uses the accelerator when --device is

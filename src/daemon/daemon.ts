@@ -8,7 +8,9 @@
  */
 
 import { getLogger, type LogLevel } from "@logtape/logtape";
-import type { HostStats, VirtioPciEngine, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
+import type { HostStats, VirtioPciPort, VirtioPciStats } from "../accel/virtio_pci/mod.ts";
+import type { AcceleratorEngine } from "../accel/open.ts";
+import type { QatPort } from "../accel/qat/mod.ts";
 import type { CryptoDevice } from "../crypto/device.ts";
 import type { LogFormat } from "../logging/format.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
@@ -21,7 +23,7 @@ import { innerEngine } from "../vm/vm_engines.ts";
 import { applyRoute } from "../vm/route_calibration.ts";
 import type { ServingMode, VmSnapshot } from "../vm/vm_service.ts";
 import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
-import { type EngineChoice, type Engines, setUpEngines } from "./engines.ts";
+import { type EngineChoice, type Engines, servesInline, setUpEngines } from "./engines.ts";
 import { type HostedVm, hostInline, hostOnWorker } from "./hosted_vm.ts";
 import { defaultSocketPath } from "./paths.ts";
 import { type VmHoster, VmRoster } from "./vm_roster.ts";
@@ -56,7 +58,9 @@ export interface DaemonOptions {
   readonly device?: string;
   /** Opens the accelerator instead of binding and VFIO (tests pass a device model). */
   readonly openPort?: (bdf: string) => VirtioPciPort;
-  /** Where VMs are served: "worker" (default) or "inline" on the calling thread (default with an engine object). */
+  /** Opens a QAT gen4 VF instead of binding and VFIO (tests pass the model). */
+  readonly openQatPort?: (bdf: string) => QatPort;
+  /** Where VMs are served: "worker" or "inline" (default with an engine object or a QAT VF as `device`). */
   readonly placement?: "worker" | "inline";
   /** What VM threads log (they configure their own logging). Default "info". */
   readonly logLevel?: LogLevel;
@@ -96,7 +100,7 @@ export interface Daemon {
   /** The router, when there is an accelerator (inline placement). */
   readonly router: RouterEngine | null;
   /** The accelerator engine, when it came up (inline placement). */
-  readonly accel: VirtioPciEngine | null;
+  readonly accel: AcceleratorEngine | null;
   /** The accelerator the VMs' threads share (worker placement), when it came up. */
   readonly accelerator: AcceleratorHandle | null;
   /** The first VM's counters, with the accelerator's. */
@@ -195,9 +199,12 @@ export function runDaemon(options: DaemonOptions = {}): Daemon {
   }
 }
 
-// An engine object cannot cross threads: with one, the VMs are served on the calling thread.
+// An engine object cannot cross threads, and a QAT VF has no per-VM-thread client yet: with either, the VMs are
+// served on the calling thread.
 function placementOf(options: DaemonOptions): "worker" | "inline" {
-  return typeof options.engine === "object" ? "inline" : "worker";
+  if (typeof options.engine === "object") return "inline";
+  const qat = options.engine !== "software" && servesInline(options, options.engine === "accel");
+  return qat ? "inline" : "worker";
 }
 
 function serving(options: DaemonOptions): ServingMode {
@@ -362,6 +369,7 @@ function chooseEngines(options: DaemonOptions, reactor: Reactor): Engines {
     poll: options.poll ?? false,
     ...(options.device === undefined ? {} : { device: options.device }),
     ...(options.openPort === undefined ? {} : { openPort: options.openPort }),
+    ...(options.openQatPort === undefined ? {} : { openQatPort: options.openQatPort }),
   });
 }
 

@@ -14,7 +14,9 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { openVfioPort, VirtioPciEngine, VirtioPciHost, type VirtioPciPort } from "../accel/virtio_pci/mod.ts";
+import { type AcceleratorEngine, drivableKind, openAccelerator as openByKind } from "../accel/open.ts";
+import { openQatVfioPort, type QatPort } from "../accel/qat/mod.ts";
+import { openVfioPort, VirtioPciHost, type VirtioPciPort } from "../accel/virtio_pci/mod.ts";
 import type { Capabilities, CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine } from "../engine/router.ts";
 import { SoftwareEngine } from "../engine/software/mod.ts";
@@ -39,6 +41,8 @@ export interface EngineSetupOptions {
   readonly reactor: Reactor;
   /** Opens the accelerator (tests pass a device model); default: bind when needed, then VFIO. */
   readonly openPort?: (bdf: string) => VirtioPciPort;
+  /** Opens a QAT gen4 VF (tests pass the model); default: bind when needed, then VFIO. */
+  readonly openQatPort?: (bdf: string) => QatPort;
   /** Poll the accelerator's used ring instead of waiting for MSI-X (`serve --poll`: a busy core, less latency). */
   readonly poll?: boolean;
 }
@@ -49,8 +53,8 @@ export interface Engines {
   readonly engine: CryptoEngine;
   /** The router, when an accelerator is in use. */
   readonly router: RouterEngine | null;
-  /** The accelerator, when it came up. */
-  readonly accel: VirtioPciEngine | null;
+  /** The accelerator (virtio-pci or QAT), when it came up. */
+  readonly accel: AcceleratorEngine | null;
 }
 
 /** A configuration that cannot work (`accel` without a device, a malformed address). */
@@ -77,7 +81,7 @@ export function setUpEngines(options: EngineSetupOptions): Engines {
     if (device !== undefined) log.warn("--engine software: device {device} is not used", { device });
     return { engine: software, router: null, accel: null };
   }
-  let accel: VirtioPciEngine | null = null;
+  let accel: AcceleratorEngine | null = null;
   try {
     accel = openAccelerator(device, options);
   } catch (e) {
@@ -94,13 +98,52 @@ export function setUpEngines(options: EngineSetupOptions): Engines {
   return { engine: router, router, accel };
 }
 
-function openAccelerator(device: string, options: EngineSetupOptions): VirtioPciEngine {
-  const accel = VirtioPciEngine.open(openPort(device, options), {
+// The driver by vendor and device id (src/accel/open.ts); a model port in tests stands for its kind.
+function openAccelerator(device: string, options: EngineSetupOptions): AcceleratorEngine {
+  const bdf = options.openPort === undefined && options.openQatPort === undefined
+    ? canonical(device)
+    : device;
+  const { engine } = openByKind(bdf, {
     reactor: options.reactor,
-    completions: options.poll === true ? "poll" : "interrupt",
+    poll: options.poll === true,
+    ports: {
+      virtio: (b) => options.openPort?.(b) ?? openVfioPort(bindForVfio(b)),
+      qat: (b) => options.openQatPort?.(b) ?? openQatVfioPort(bindForVfio(b)),
+    },
+    ...(modelKind(options) === undefined ? {} : { kind: modelKind(options)! }),
   });
-  logReady(accel.name, accel.capabilities(), accel.stats().refused);
-  return accel;
+  logReady(engine.name, engine.capabilities(), engine.stats().refused);
+  return engine;
+}
+
+function modelKind(options: EngineSetupOptions): "virtio-crypto" | "qat-gen4-vf" | undefined {
+  if (options.openQatPort !== undefined) return "qat-gen4-vf";
+  return options.openPort === undefined ? undefined : "virtio-crypto";
+}
+
+/**
+ * Whether `serve --device` names a QAT gen4 VF, which is served from the main thread: its ring pair is driven by
+ * one thread (there is no QAT host and per-VM client yet), so the VMs share one `QatEngine` inline.
+ *
+ * @param options The device and the test ports.
+ * @param strict Throw when the function cannot be driven (`--engine accel`); else false, and opening the device
+ *   later logs why and serves in software.
+ * @returns true for a QAT VF (or a QAT model).
+ * @throws AcceleratorKindError (strict) for a QAT PF or an id cryptobridge does not drive; PciError `not-found`.
+ */
+export function servesInline(
+  options: Pick<EngineSetupOptions, "device" | "openPort" | "openQatPort">,
+  strict: boolean,
+): boolean {
+  if (options.device === undefined) return false;
+  if (options.openQatPort !== undefined) return true;
+  if (options.openPort !== undefined) return false;
+  try {
+    return drivableKind(canonical(options.device)) === "qat-gen4-vf";
+  } catch (e) {
+    if (strict) throw e;
+    return false;
+  }
 }
 
 /** The accelerator's port: the test model, or the function bound to vfio-pci and opened through VFIO. */
@@ -157,6 +200,8 @@ export function openSharedAccelerator(options: SharedAcceleratorOptions): Virtio
     return null;
   }
   try {
+    // The shared host is virtio-pci's: anything else (a QAT PF, an unknown id) is refused with what to do.
+    if (options.openPort === undefined) drivableKind(canonical(device));
     const host = VirtioPciHost.open(openPort(device, options), {
       reactor: options.reactor,
       completions: options.poll === true ? "poll" : "interrupt",

@@ -12,6 +12,7 @@
 import type { SysfsAccess } from "../os/mod.ts";
 import type { BindRecord } from "./bind_state.ts";
 import { currentDriver, functionPath, type PciFunction, readPciFunction } from "./enumerate.ts";
+import { acceleratorKind, pfAdvice } from "./kind.ts";
 import { PciError } from "./errors.ts";
 import { isVfioDriver } from "./ids.ts";
 import { checkIommuGroup, groupNotViable, hasIommu } from "./iommu_group.ts";
@@ -81,6 +82,10 @@ export function planBind(sysfs: SysfsAccess, bdf: string, options: BindOptions =
     );
   }
   const fn = readPciFunction(sysfs, bdf);
+  if (acceleratorKind(fn.vendor, fn.device) === "qat-gen4-pf") {
+    // The PF must stay with qat_4xxx: it loads the firmware and answers every VF's mailbox.
+    throw new PciError("physical-function", `Cannot bind ${bdf}: ${pfAdvice(bdf)}`);
+  }
   if (fn.driver === target) {
     return { fn, target, prepare: [], steps: [], notes: [`${bdf} is on ${target} already`] };
   }

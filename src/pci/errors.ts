@@ -24,6 +24,8 @@ export type PciErrorKind =
   | "unbind-failed"
   /** The function is not bound to a VFIO driver. */
   | "not-bound"
+  /** The function is a QAT physical function, which stays with the kernel's driver (bind a VF instead). */
+  | "physical-function"
   /** Config space is malformed (a capability outside it, a loop in the list). */
   | "bad-config";
 

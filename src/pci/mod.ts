@@ -29,6 +29,14 @@ export {
   knownDevice,
 } from "./ids.ts";
 export {
+  type AcceleratorKind,
+  acceleratorKind,
+  isDrivable,
+  KIND_LABELS,
+  notDrivableReason,
+  pfAdvice,
+} from "./kind.ts";
+export {
   currentDriver,
   functionPath,
   idString,

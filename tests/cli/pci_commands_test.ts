@@ -41,9 +41,9 @@ Deno.test("cryptobridge list prints the crypto functions as a table; --all and -
     const table = await run(["list", "--sysfs", root]);
     assert.equal(table.code, 0);
     assert.deepEqual(table.out.split("\n"), [
-      "BDF           VENDOR:DEVICE  CLASS   DRIVER      IOMMU GROUP  NUMA  NAME",
-      "0000:00:04.0  1af4:1054      00ff00  virtio-pci  4            -     virtio-crypto",
-      "0000:3d:00.0  8086:4941      0b4000  -           7            1     Intel QAT 4xxx VF",
+      "BDF           VENDOR:DEVICE  KIND           CLASS   DRIVER      IOMMU GROUP  NUMA  NAME",
+      "0000:00:04.0  1af4:1054      virtio-crypto  00ff00  virtio-pci  4            -     virtio-crypto",
+      "0000:3d:00.0  8086:4941      QAT gen4 VF    0b4000  -           7            1     Intel QAT 4xxx VF",
     ]);
     const json = JSON.parse((await run(["list", "--all", "--json", "--sysfs", root])).out);
     assert.equal(json.length, 6);
@@ -52,6 +52,7 @@ Deno.test("cryptobridge list prints the crypto functions as a table; --all and -
       vendor: "1af4",
       device: "1054",
       class: "00ff00",
+      kind: "virtio-crypto",
       driver: "virtio-pci",
       driverOverride: null,
       iommuGroup: 4,

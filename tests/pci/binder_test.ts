@@ -157,7 +157,14 @@ Deno.test("Binder.bind() refuses a group with host drivers, naming each function
 Deno.test("Binder.bind() accepts group members that are unbound or on pci-stub or pcieport", () => {
   const machine: FakeMachine = {
     functions: [
-      { bdf: "0000:01:00.0", vendor: 0x8086, device: 0x4940, classCode: 0x0b4000, driver: "4xxx", group: 9 },
+      {
+        bdf: "0000:01:00.0",
+        vendor: 0x8086,
+        device: 0x4941,
+        classCode: 0x0b4000,
+        driver: "4xxxvf",
+        group: 9,
+      },
       {
         bdf: "0000:01:00.1",
         vendor: 0x8086,
