@@ -16,7 +16,7 @@ import type { LogFormat } from "../logging/format.ts";
 import type { CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine, type RouterStats } from "../engine/router.ts";
 import { DEFAULT_ROUTE, type RoutePolicy } from "../engine/route_policy.ts";
-import { Reactor, UnixListener } from "../os/mod.ts";
+import { Reactor, type UnixListener } from "../os/mod.ts";
 import type { VhostUserServer } from "../vhost_user/mod.ts";
 import { checkUnique, parseVmConfig, type VmConfig, vmsFromSockets } from "../vm/config.ts";
 import { innerEngine } from "../vm/vm_engines.ts";
@@ -26,7 +26,10 @@ import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
 import { type EngineChoice, type Engines, servesInline, setUpEngines } from "./engines.ts";
 import { type HostedVm, hostInline, hostOnWorker } from "./hosted_vm.ts";
 import { defaultSocketPath } from "./paths.ts";
+import { bindSockets } from "./sockets.ts";
 import { type VmHoster, VmRoster } from "./vm_roster.ts";
+
+export { bindSockets };
 
 const log = getLogger(["cryptobridge", "daemon"]);
 
@@ -149,27 +152,6 @@ export function resolveVms(options: DaemonOptions): VmConfig[] {
   if (vms.length === 0) throw new RangeError("Cannot start the daemon: no VM to serve");
   checkUnique(vms);
   return vms;
-}
-
-/**
- * Binds every VM's socket, or none: a path in use (or unsafe) is refused before any socket is bound.
- *
- * @param vms The VMs.
- * @returns One listener per VM, in order.
- * @throws UnixSocketError naming the path.
- */
-export function bindSockets(vms: readonly VmConfig[]): UnixListener[] {
-  const listeners: UnixListener[] = [];
-  try {
-    for (const vm of vms) UnixListener.check(vm.socket, vm.owner);
-    for (const vm of vms) {
-      listeners.push(UnixListener.listen(vm.socket, { mode: vm.mode, owner: vm.owner, group: vm.group }));
-    }
-    return listeners;
-  } catch (e) {
-    for (const l of listeners) l.close();
-    throw e;
-  }
 }
 
 /**
