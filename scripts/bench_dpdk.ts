@@ -60,9 +60,17 @@ interface CaseResult {
   readonly departures: readonly { readonly kind: string; readonly count: number }[];
 }
 
+/** One generator run; a failed run is tried once more (serve's start failed once here on a loaded machine). */
 async function once(cmd: string[]): Promise<CaseResult> {
-  const report = JSON.parse(await run(cmd));
-  const r = report.results[0];
+  let text: string;
+  try {
+    text = await run(cmd);
+  } catch (e) {
+    const first = (e as Error).message.split("\n").slice(0, 3).join(" ");
+    console.error(`warning: trying again after: ${first}`);
+    text = await run(cmd);
+  }
+  const r = JSON.parse(text).results[0];
   if (r.status !== "ok") throw new Error(`${cmd.join(" ")}: ${r.status} (${r.reason ?? ""})`);
   return { opsPerSec: r.opsPerSec, departures: r.departures ?? [] };
 }
