@@ -12,8 +12,8 @@
 export interface ChartSeries {
   /** Legend text. */
   readonly label: string;
-  /** `openssl` is drawn as the ceiling (thick, grey); others as bridge lines. */
-  readonly kind: "openssl" | "bridge";
+  /** `openssl` is drawn as the ceiling (thick, grey); `dpdk` (DPDK's vhost_crypto) in red; others as bridge lines. */
+  readonly kind: "openssl" | "bridge" | "dpdk";
   /** Points: request size in bytes, throughput in bytes/s (missing sizes are skipped). */
   readonly points: readonly { readonly size: number; readonly bytesPerSec: number }[];
 }
@@ -38,6 +38,8 @@ const MARGIN = { left: 64, right: 16, top: 34, bottom: 58 };
 const COLUMNS = 2;
 const HEADER = 56;
 const BRIDGE_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+/** DPDK's lines: one colour, solid for the first mode and dashed for the second. */
+const DPDK_COLOR = "#ff7f0e";
 const BRIDGE_DASHES = ["", "6 4", "2 3", "8 3 2 3"];
 
 /**
@@ -210,16 +212,23 @@ function renderSeries(series: readonly ChartSeries[], scale: Scale, plot: Plot):
   const out: string[] = [];
   const legend: string[] = [];
   let bridgeIndex = 0;
+  let dpdkIndex = 0;
   let legendX = plot.l;
   for (const line of series) {
     const ceiling = line.kind === "openssl";
+    const dpdk = line.kind === "dpdk";
     const style = {
-      color: ceiling ? "#7f7f7f" : BRIDGE_COLORS[bridgeIndex % BRIDGE_COLORS.length]!,
-      dash: ceiling ? "" : BRIDGE_DASHES[bridgeIndex % BRIDGE_DASHES.length]!,
+      color: ceiling ? "#7f7f7f" : dpdk ? DPDK_COLOR : BRIDGE_COLORS[bridgeIndex % BRIDGE_COLORS.length]!,
+      dash: ceiling || (dpdk && dpdkIndex % 2 === 0)
+        ? ""
+        : dpdk
+        ? "6,3"
+        : BRIDGE_DASHES[bridgeIndex % BRIDGE_DASHES.length]!,
       width: ceiling ? 4 : 2,
       radius: ceiling ? 3.5 : 2.5,
     };
-    if (!ceiling) bridgeIndex++;
+    if (dpdk) dpdkIndex++;
+    else if (!ceiling) bridgeIndex++;
     const pts = drawn(line.points).sort((a, b) => a.size - b.size);
     if (pts.length === 0) continue;
     out.push(...renderLine(line, pts, { scale, style }));

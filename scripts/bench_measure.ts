@@ -112,7 +112,16 @@ async function measureOpenssl(name: string, size: number, s: MeasureSettings): P
   return { name, size, args, bytesPerSec: best, idleBefore };
 }
 
-function benchCommand(mode: Mode, algorithm: Algorithm, size: number, s: MeasureSettings): string[] {
+/**
+ * The generator's command for one bridge case (it starts its own `cryptobridge serve`).
+ *
+ * @param mode How guest and daemon meet.
+ * @param algorithm The algorithm.
+ * @param size Request size.
+ * @param s How to measure.
+ * @returns The command.
+ */
+export function benchCommand(mode: Mode, algorithm: Algorithm, size: number, s: MeasureSettings): string[] {
   return [
     Deno.execPath(),
     "run",

@@ -6,8 +6,9 @@
  * @module
  */
 
-import { type ChartPanel, renderChart } from "./bench_chart.ts";
-import type { BridgeRow, Matrix, RatioRow, Report, Target } from "./bench_rows.ts";
+import { type ChartPanel, type ChartSeries, renderChart } from "./bench_chart.ts";
+import type { BridgeRow, DpdkComparison, Matrix, RatioRow, Report, Target } from "./bench_rows.ts";
+import { formatDpdk } from "./bench_dpdk.ts";
 
 function printRatios(matrix: Matrix, ratios: readonly RatioRow[], t: readonly Target[]): void {
   const { algorithms, sizes, modes } = matrix;
@@ -39,10 +40,25 @@ function printRatios(matrix: Matrix, ratios: readonly RatioRow[], t: readonly Ta
   }
 }
 
+/** DPDK's lines in the AES-128-CBC panel: its medians, one per compared mode. */
+function dpdkSeries(algorithm: string, dpdk: DpdkComparison | undefined): ChartSeries[] {
+  if (dpdk === undefined || algorithm !== "aes-128-cbc") return [];
+  const modes = [...new Set(dpdk.rows.map((r) => r.mode))];
+  return modes.map((mode) => ({
+    label: `DPDK vhost_crypto, ${mode}`,
+    kind: "dpdk" as const,
+    points: dpdk.rows.filter((r) => r.mode === mode).map((r) => ({
+      size: r.size,
+      bytesPerSec: r.dpdkOpsPerSec * r.size,
+    })),
+  }));
+}
+
 function chartPanels(
   matrix: Matrix,
   bridge: readonly BridgeRow[],
   ratios: readonly RatioRow[],
+  dpdk?: DpdkComparison,
 ): ChartPanel[] {
   const { sizes, modes } = matrix;
   return matrix.algorithms.map((algorithm) => ({
@@ -65,6 +81,7 @@ function chartPanels(
           bytesPerSec: b.bytesPerSec,
         })),
       })),
+      ...dpdkSeries(algorithm, dpdk),
     ],
   }));
 }
@@ -86,10 +103,11 @@ export async function output(report: Report, json: string): Promise<void> {
         `${host.cpu}, ${host.openssl}; depth ${settings.depth}, bridge on CPU ${settings.pinServe}, generator on CPU ${settings.pinBench}; ${
           date.slice(0, 10)
         }`,
-      panels: chartPanels(settings, bridge, ratios),
+      panels: chartPanels(settings, bridge, ratios, report.dpdk),
     }),
   );
   console.log(`${host.openssl}; ${host.cpu}; Deno ${host.deno}`);
   printRatios(settings, ratios, report.targets);
+  if (report.dpdk !== undefined) console.log(`\n${formatDpdk(report.dpdk, ratios)}`);
   console.log(`\nwrote ${json} and ${svg}`);
 }

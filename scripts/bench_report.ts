@@ -14,12 +14,20 @@
  * Then the two-VM cases (`scripts/bench_two_vms.ts`): the daemon's CPU time per request with one VM and with two,
  * one VM beside a flooding neighbour, and beside one killed and restarted.
  *
+ * Then DPDK (`scripts/bench_dpdk.ts`), where it is installed: Debian 12's `vhost_crypto` example (built once
+ * into .cache/dpdk by `scripts/dpdk_vhost_crypto.ts`, or the newer binary `--dpdk-binary` names) with the OpenSSL
+ * cryptodev, on the bridge's CPU, driven by the same generator; AES-128-CBC at the sizes up to 2 KiB, poll and
+ * event, in `--dpdk-rounds` interleaved rounds (median). It prints bridge / DPDK beside the OpenSSL ceiling and
+ * draws DPDK in the AES-128-CBC panel. `--dpdk` insists (an error if DPDK is missing), `--no-dpdk` skips it; by
+ * default it runs when the packages are there (docs/dpdk.md).
+ *
  * The machine may be shared: before each measurement the script waits (up to 60 s) until the CPUs are idle, and
  * records how idle they were. `--repeat N` keeps the best of N for both sides. This is a script, not a test.
  *
  * Usage: deno run -A scripts/bench_report.ts [--out DIR] [--duration S] [--warmup S] [--depth N] [--repeat N]
  *        [--algo LIST] [--size LIST] [--modes event,busy,poll] [--pin-serve CPU] [--pin-bench CPU]
  *        [--openssl-seconds S] [--no-wait-idle] [--quick] [--two-vm-sizes LIST|none] [--two-vm-count N]
+ *        [--dpdk | --no-dpdk] [--dpdk-binary PATH] [--dpdk-rounds N]
  *        deno run -A scripts/bench_report.ts --render FILE.json   (chart and ratios again from a report)
  *
  * @module
@@ -30,9 +38,12 @@ import { fileURLToPath } from "node:url";
 import { measureAll, type MeasureSettings, run } from "./bench_measure.ts";
 import { formatTwoVms, measureTwoVms, type TwoVmReport } from "./bench_two_vms.ts";
 import { output } from "./bench_output.ts";
+import { measureDpdk } from "./bench_dpdk.ts";
+import { checkPackages, DpdkError } from "./dpdk_vhost_crypto.ts";
 import {
   type Algorithm,
   ALGORITHMS,
+  type DpdkComparison,
   type Matrix,
   type Mode,
   ratiosOf,
@@ -59,8 +70,23 @@ const { values } = parseArgs({
     render: { type: "string" },
     "two-vm-sizes": { type: "string", default: "64,4096,16384" },
     "two-vm-count": { type: "string", default: "200000" },
+    dpdk: { type: "boolean", default: false },
+    "no-dpdk": { type: "boolean", default: false },
+    "dpdk-binary": { type: "string" },
+    "dpdk-rounds": { type: "string", default: "3" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+
+if (values.help) {
+  // The module's own comment is the help: one text to keep true.
+  const text = await Deno.readTextFile(new URL(import.meta.url));
+  console.log(
+    /\/\*\*\n([\s\S]*?)\*\//.exec(text)![1]!.replaceAll(/^ \* ?/gm, "").replace("@module", "").trim(),
+  );
+  Deno.exit(0);
+}
+if (values.dpdk && values["no-dpdk"]) throw new Error("--dpdk and --no-dpdk contradict each other: give one");
 
 const quick = values.quick;
 const algorithms = values.algo.split(",").map((a) => a.trim()) as Algorithm[];
@@ -83,6 +109,7 @@ const measure: MeasureSettings = {
 async function main(matrix: Matrix): Promise<void> {
   const { openssl, bridge } = await measureAll(matrix, measure);
   const twoVms = await twoVmCases();
+  const dpdk = await dpdkCase();
   const ratios = ratiosOf(openssl, bridge);
   const t = targets(modes, bridge, ratios);
   const host = {
@@ -117,6 +144,7 @@ async function main(matrix: Matrix): Promise<void> {
     ratios,
     targets: t,
     ...(twoVms !== null ? { twoVms } : {}),
+    ...(dpdk !== null ? { dpdk } : {}),
   };
   await Deno.writeTextFile(json, JSON.stringify(report, null, 2) + "\n");
   await output(report, json);
@@ -136,6 +164,23 @@ async function twoVmCases(): Promise<TwoVmReport | null> {
     count: quick ? 20_000 : Number(values["two-vm-count"]),
     duration: measure.duration,
   });
+}
+
+/** DPDK beside the bridge, unless `--no-dpdk`, or DPDK is missing and neither `--dpdk` nor a binary asks for it. */
+async function dpdkCase(): Promise<DpdkComparison | null> {
+  if (values["no-dpdk"]) return null;
+  const binary = values["dpdk-binary"];
+  if (binary === undefined && !values.dpdk) {
+    try {
+      await checkPackages();
+    } catch (e) {
+      if (!(e instanceof DpdkError)) throw e;
+      console.error(`no DPDK column: ${e.message}`);
+      return null;
+    }
+  }
+  const rounds = quick ? 1 : Math.max(1, Number(values["dpdk-rounds"]));
+  return await measureDpdk(sizes, measure, { rounds, binary });
 }
 
 if (values.render !== undefined) {

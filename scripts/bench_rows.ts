@@ -51,6 +51,27 @@ export interface RatioRow {
   readonly ratio: number;
 }
 
+/** One case of the comparison: the medians of both sides. */
+export interface DpdkRow {
+  readonly mode: "poll" | "event";
+  readonly size: number;
+  readonly bridgeOpsPerSec: number;
+  readonly dpdkOpsPerSec: number;
+  /** bridge over DPDK. */
+  readonly ratio: number;
+  /** Every round's figures, bridge and DPDK. */
+  readonly rounds: { readonly bridge: number[]; readonly dpdk: number[] };
+  /** What the generator reported about DPDK's answers (kind and count, summed over the rounds). */
+  readonly departures: Record<string, number>;
+}
+
+/** The comparison in the report's JSON. */
+export interface DpdkComparison {
+  readonly binary: string;
+  readonly rounds: number;
+  readonly rows: DpdkRow[];
+}
+
 /** A performance target, met or missed. */
 export interface Target {
   readonly mode: Mode;
@@ -71,6 +92,8 @@ export interface Report {
   readonly bridge: BridgeRow[];
   readonly ratios: RatioRow[];
   readonly targets: Target[];
+  /** The DPDK comparison (`scripts/bench_dpdk.ts`), when DPDK was measured. */
+  readonly dpdk?: DpdkComparison;
 }
 
 function ceilingOf(openssl: readonly OpensslRow[], algorithm: Algorithm, size: number): number {

@@ -28,6 +28,7 @@ const PURE_DIRS = ["tests/spec", "tests/memory", "tests/virtio", "tests/crypto",
 const EXCLUDED_DIRS = new Set([
   "_fixtures",
   "bench",
+  "dpdk", // needs DPDK installed: `deno task test:dpdk`
   "guest",
   ...PURE_DIRS.map((d) => d.slice("tests/".length)),
 ]);
