@@ -6,24 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { main } from "../../src/cli/main.ts";
+import { runCli as run } from "./_run_cli.ts";
 import { ExitCode } from "../../src/cli/control_args.ts";
 import { startServer } from "../control/_line_client.ts";
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("cryptobridge status prints the daemon's state; --json its report", async () => {
   await using rig = startServer();

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { main } from "../../src/cli/main.ts";
+import { runCli as run } from "./_run_cli.ts";
 import { acceleratorKind, notDrivableReason } from "../../src/pci/mod.ts";
 import { buildFakeSysfs, type FakeMachine } from "../pci/_fake_sysfs.ts";
 
@@ -32,21 +32,6 @@ const QAT_HOST: FakeMachine = {
     },
   ],
 };
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(" "));
-  console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 async function withTree(body: (root: string) => Promise<void>): Promise<void> {
   const root = buildFakeSysfs(QAT_HOST);
