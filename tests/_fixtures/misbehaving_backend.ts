@@ -16,17 +16,16 @@
  * @module
  */
 
-import { CryptoDevice } from "../../src/crypto/device.ts";
-import { SoftwareEngine } from "../../src/engine/software/mod.ts";
+import type { CryptoDevice } from "../../src/crypto/device.ts";
 import type { GuestMemory } from "../../src/memory/mod.ts";
-import { Reactor } from "../../src/os/mod.ts";
-import { type Backend, VhostUserServer, type VringHandle } from "../../src/vhost_user/mod.ts";
+import type { Backend, VringHandle } from "../../src/vhost_user/mod.ts";
 import {
   type SplitQueue,
   VIRTQ_USED_ELEM_SIZE,
   VIRTQ_USED_RING,
   VRING_USED_F_NO_NOTIFY,
 } from "../../src/virtio/mod.ts";
+import { startVmServer } from "./vm_server.ts";
 
 /** Which rule the back-end breaks. */
 export type Misbehaviour =
@@ -55,23 +54,7 @@ export interface MisbehavingServer extends AsyncDisposable {
  * @returns The running server.
  */
 export function startMisbehavingServer(socket: string, mode: Misbehaviour): MisbehavingServer {
-  const reactor = new Reactor();
-  const engine = new SoftwareEngine();
-  const device = new CryptoDevice({ engine });
-  const server = VhostUserServer.listen({ path: socket, reactor, backend: misbehaving(device, mode) });
-  const done = reactor.run();
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      server.close();
-      reactor.stop();
-      await done;
-      engine.close();
-      reactor.close();
-    })();
-    return closing;
-  };
-  return { socket, close, [Symbol.asyncDispose]: close };
+  return startVmServer(socket, {}, (device) => misbehaving(device, mode));
 }
 
 /** The device, with each data queue patched the first time it is served. */

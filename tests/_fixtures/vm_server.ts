@@ -10,7 +10,7 @@
 import { CryptoDevice } from "../../src/crypto/device.ts";
 import { SoftwareEngine } from "../../src/engine/software/mod.ts";
 import { Reactor } from "../../src/os/mod.ts";
-import { type ServerOptions, VhostUserServer } from "../../src/vhost_user/mod.ts";
+import { type Backend, type ServerOptions, VhostUserServer } from "../../src/vhost_user/mod.ts";
 
 /** A served device and what it runs on. */
 export interface VmServer extends AsyncDisposable {
@@ -30,15 +30,20 @@ export type VmServerOptions = Omit<ServerOptions, "path" | "reactor" | "backend"
  *
  * @param socket The socket path (its folder must exist).
  * @param options Server options.
+ * @param backendOf What the server serves: the device itself, or a wrapper around it (a misbehaving one).
  * @returns The running server.
  */
-export function startVmServer(socket: string, options: VmServerOptions = {}): VmServer {
+export function startVmServer(
+  socket: string,
+  options: VmServerOptions = {},
+  backendOf: (device: CryptoDevice) => Backend = (device) => device,
+): VmServer {
   const reactor = new Reactor();
   const engine = new SoftwareEngine();
   const device = new CryptoDevice({ engine });
   let server: VhostUserServer;
   try {
-    server = VhostUserServer.listen({ ...options, path: socket, reactor, backend: device });
+    server = VhostUserServer.listen({ ...options, path: socket, reactor, backend: backendOf(device) });
   } catch (e) {
     engine.close();
     reactor.close();
