@@ -22,6 +22,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { fileExists } from "./guest/tools.ts";
 
 /** Where Debian's `dpdk-doc` puts the example's source. */
 export const EXAMPLE_DIR = "/usr/share/dpdk/examples/vhost_crypto";
@@ -135,15 +136,6 @@ async function output(cmd: string, args: string[], cwd?: string): Promise<{ ok: 
   }
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Checks that the example's source, libdpdk and a C toolchain are installed (it installs nothing).
  *
@@ -152,7 +144,7 @@ function exists(path: string): boolean {
  */
 export async function checkPackages(): Promise<string> {
   const missing: string[] = [];
-  if (!exists(`${EXAMPLE_DIR}/main.c`)) missing.push(`${EXAMPLE_DIR}/main.c (dpdk-doc)`);
+  if (!fileExists(`${EXAMPLE_DIR}/main.c`)) missing.push(`${EXAMPLE_DIR}/main.c (dpdk-doc)`);
   const version = await output("pkg-config", ["--modversion", "libdpdk"]);
   if (!version.ok) missing.push("libdpdk for pkg-config (libdpdk-dev, pkg-config)");
   for (const tool of ["make", "cc"]) {
@@ -177,13 +169,13 @@ export async function build(cacheRoot = defaultCache()): Promise<string> {
   const version = await checkPackages();
   const dir = `${cacheRoot}/${version}/vhost_crypto`;
   const binary = `${dir}/build/${BINARY}`;
-  if (exists(binary)) return binary;
+  if (fileExists(binary)) return binary;
   await Deno.mkdir(dir, { recursive: true });
   for (const entry of Deno.readDirSync(EXAMPLE_DIR)) {
     if (entry.isFile) await Deno.copyFile(`${EXAMPLE_DIR}/${entry.name}`, `${dir}/${entry.name}`);
   }
   const made = await output("make", ["shared"], dir);
-  if (!made.ok || !exists(binary)) throw new DpdkError(`make in ${dir} failed:\n${made.text}`);
+  if (!made.ok || !fileExists(binary)) throw new DpdkError(`make in ${dir} failed:\n${made.text}`);
   return binary;
 }
 
@@ -216,7 +208,7 @@ export interface VhostCrypto {
 export async function start(
   o: Omit<StartOptions, "prefix"> & { readonly prefix?: string },
 ): Promise<VhostCrypto> {
-  if (!exists(o.binary)) {
+  if (!fileExists(o.binary)) {
     throw new DpdkError(`No vhost_crypto binary at ${o.binary}: run the build step first`);
   }
   const prefix = o.prefix ?? prefixOf(o.socket);
@@ -243,7 +235,7 @@ export async function start(
   const exited = child.status.then(() => true);
   for (let waited = 0; waited < 10_000; waited += 50) {
     if (await Promise.race([exited, new Promise((r) => setTimeout(() => r(false), 50))])) break;
-    if (exists(o.socket)) {
+    if (fileExists(o.socket)) {
       await idleMainThread(child.pid);
       const hold = (held: boolean): void => child.kill(held ? "SIGSTOP" : "SIGCONT");
       return { pid: child.pid, socket: o.socket, log, stop, hold };
@@ -293,7 +285,7 @@ export async function stopPid(pid: number, socket: string): Promise<void> {
   if (comm !== null) {
     if (!comm.trim().startsWith(BINARY)) throw new DpdkError(`pid ${pid} is ${comm.trim()}, not ${BINARY}`);
     Deno.kill(pid, "SIGKILL");
-    while (exists(`/proc/${pid}/exe`)) await new Promise((r) => setTimeout(r, 20));
+    while (fileExists(`/proc/${pid}/exe`)) await new Promise((r) => setTimeout(r, 20));
   }
   await cleanUp(socket, prefixOf(socket));
 }

@@ -15,6 +15,7 @@
  */
 
 import { summarize } from "./ci_summary.ts";
+import { fileExists } from "./guest/tools.ts";
 
 const SYSTEM_PERMISSIONS = [
   "--allow-ffi",
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
   const extra = Deno.args.filter((a) => a !== "--guest");
   Deno.mkdirSync(RESULTS, { recursive: true });
   const tiers: Tier[] = guest ? [{ name: "guest", permissions: ["--allow-all"], paths: ["tests/guest"] }] : [
-    { name: "pure", permissions: [], paths: PURE_DIRS.filter(exists) },
+    { name: "pure", permissions: [], paths: PURE_DIRS.filter(fileExists) },
     { name: "system", permissions: SYSTEM_PERMISSIONS, paths: systemDirs() },
   ];
   const crashed: string[] = [];
@@ -79,15 +80,6 @@ async function main(): Promise<number> {
   const summary = summarize(tiers.map((t) => `${RESULTS}/${t.name}.xml`), crashed);
   console.log(`\n${summary.line}`);
   return summary.failed > 0 ? 1 : 0;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 if (import.meta.main) Deno.exit(await main());

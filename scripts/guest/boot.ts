@@ -30,7 +30,7 @@ import { requireTool } from "./tools.ts";
  */
 export async function bootGuest(options: BootOptions): Promise<GuestRun> {
   const image = options.image ?? await ensureGuestImage();
-  const qemu = requireTool("qemu-system-x86_64");
+  const qemu = options.qemu ?? requireTool("qemu-system-x86_64");
   checkCryptoDevice(options.crypto ?? { kind: "builtin" });
   const owned = options.resultsDir === undefined;
   const resultsDir = options.resultsDir ?? await Deno.makeTempDir({ prefix: "guest-lab-" });

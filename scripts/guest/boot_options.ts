@@ -24,6 +24,8 @@ export interface BootOptions {
    * `DENO_DIR=/run/deno` and `HOME=/run` (both tmpfs). Its exit code becomes `GuestRun.exitCode`.
    */
   readonly command: string;
+  /** The QEMU binary (or a wrapper such as scripts/newer_qemu.ts writes); default `qemu-system-x86_64` on PATH. */
+  readonly qemu?: string;
   /** The image; default: `ensureGuestImage()`. */
   readonly image?: GuestImage;
   /** Default: `{ kind: "builtin" }`. */

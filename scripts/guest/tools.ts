@@ -181,3 +181,18 @@ export async function runToolText(
 ): Promise<string> {
   return new TextDecoder().decode(await runTool(tool, args, options));
 }
+
+/**
+ * Whether a path exists (for the scripts: a stat, no FFI).
+ *
+ * @param path The path.
+ * @returns true when `stat` succeeds.
+ */
+export function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -12,7 +12,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { buildVhostSessionReply, decodeVhostSession } from "./vhost_session.ts";
+import { buildVhostSessionReply, decodeVhostSession, detectVhostSessionLayout } from "./vhost_session.ts";
 import { paramsFromVhost, SessionParamsError } from "./session_params.ts";
 import type { SessionManager } from "./sessions.ts";
 import { CryptoWireError } from "./wire.ts";
@@ -55,8 +55,11 @@ export function handleSessionMessage(
 function createSession(sessions: SessionManager, payload: Uint8Array): Uint8Array {
   let id = -1;
   try {
-    const result = sessions.create(paramsFromVhost(decodeVhostSession(payload)));
+    const layout = detectVhostSessionLayout(payload);
+    const result = sessions.create(paramsFromVhost(decodeVhostSession(payload, layout)));
     id = result.id;
+    // Which QEMU generation the front-end is (interop.md §1.3): the guest tests check that QEMU >= 8.1 sent C.
+    log.debug("CREATE_CRYPTO_SESSION in layout {layout}: session {id}", { layout, id });
   } catch (e) {
     if (e instanceof CryptoWireError && MALFORMED.has(e.kind)) throw e;
     if (!(e instanceof CryptoWireError) && !(e instanceof SessionParamsError)) throw e;

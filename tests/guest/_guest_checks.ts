@@ -27,6 +27,8 @@ export interface VirtioCryptoGuestOptions {
   readonly crypto: CryptoDevice;
   /** Key and data sizes of the AF_ALG plan; default: 128/192/256-bit keys, 16 B to 64 KiB. */
   readonly plan?: AesCbcPlanOptions;
+  /** The QEMU binary; default the packaged one. */
+  readonly qemu?: string;
   /** QEMU is killed after this long. Default 150 s. */
   readonly timeoutMs?: number;
 }
@@ -48,6 +50,7 @@ export async function checkVirtioCryptoInGuest(
   await using run = await bootGuest({
     image,
     crypto: options.crypto,
+    ...(options.qemu === undefined ? {} : { qemu: options.qemu }),
     command: afAlgGuestCommand(),
     files: afAlgGuestFiles(expectation),
     timeoutMs: options.timeoutMs ?? 150_000,
