@@ -73,6 +73,8 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32",
   },
+  /** int rename(const char *oldpath, const char *newpath): a socket file is published at its path atomically. */
+  rename: { parameters: ["buffer", "buffer"], result: "i32" },
   fcntl: {
     parameters: [
       "i32", // int fd

@@ -9,7 +9,7 @@
 import { check, cString, lastErrno, libc } from "../../ffi/libc.ts";
 import { AF_UNIX, O_RDONLY, SOCK_CLOEXEC, SOCK_NONBLOCK } from "../../ffi/constants.ts";
 import { Errno, ErrnoError } from "../../ffi/errno.ts";
-import { encodeSockaddrUn, SOCKADDR_UN_SIZE } from "../../ffi/structs.ts";
+import { encodeSockaddrUn, SOCKADDR_UN_PATH_MAX, SOCKADDR_UN_SIZE } from "../../ffi/structs.ts";
 import { Fd } from "./fd.ts";
 import { openPath } from "./file.ts";
 import { newSocket, UnixConnection, type UnixConnectionOptions, UnixSocketError } from "./unix_socket.ts";
@@ -84,7 +84,8 @@ export class UnixListener implements Disposable {
   }
 
   /**
-   * Binds and listens. A stale socket file at `path` (nobody accepts: connect gives ECONNREFUSED) is replaced.
+   * Binds and listens; the socket file appears at `path` only once it listens (bound under a hidden name, then
+   * renamed). A stale socket file at `path` (nobody accepts: connect gives ECONNREFUSED) is replaced.
    *
    * @param path The socket path (at most 107 bytes).
    * @param options The backlog.
@@ -94,23 +95,17 @@ export class UnixListener implements Disposable {
    */
   static listen(path: string, options: UnixListenOptions = {}): UnixListener {
     checkSocketPath(path, options.owner ?? null);
-    const address = encodeSockaddrUn(AF_UNIX, path);
     const fd = newSocket();
-    let bound = false;
+    let bound: string | null = null;
     try {
-      // umask is the process's: 0177 only around bind(2), so the file is never more open than 0600 meanwhile.
-      const umask = libc.umask(0o177);
-      try {
-        bindReplacingStale(fd, address, path);
-      } finally {
-        libc.umask(umask);
-      }
-      bound = true;
-      setOwnership(path, options);
+      bound = bindPrivately(fd, path);
+      setOwnership(bound, options);
       check(libc.listen(fd.raw, options.backlog ?? 128), "listen", `on ${path}`);
+      if (bound !== path) publish(bound, path);
+      bound = path;
       return new UnixListener(fd, path, Deno.lstatSync(path).ino);
     } catch (e) {
-      if (bound) libc.unlink(cString(path));
+      if (bound !== null) libc.unlink(cString(bound));
       fd.close();
       throw e;
     }
@@ -205,6 +200,44 @@ function openReserve(): Fd | null {
   } catch {
     return null; // out of descriptors already: refusals then wait for one
   }
+}
+
+/**
+ * Binds under a hidden name beside `path` (or at `path` itself when that name would not fit in sockaddr_un or is
+ * taken), so that the socket file appears at `path` only once it listens: a front-end that waits for the file
+ * (`bench`, a script, QEMU started right after the daemon) never connects before listen(2) and gets ECONNREFUSED,
+ * nor finds it 0600 before its owner and mode are set.
+ *
+ * @returns The path bound.
+ */
+function bindPrivately(fd: Fd, path: string): string {
+  // umask is the process's: 0177 only around bind(2), so the file is never more open than 0600 meanwhile.
+  const umask = libc.umask(0o177);
+  try {
+    const staging = stagingPath(path);
+    if (staging !== null && libc.bind(fd.raw, encodeSockaddrUn(AF_UNIX, staging), SOCKADDR_UN_SIZE) === 0) {
+      return staging;
+    }
+    bindReplacingStale(fd, encodeSockaddrUn(AF_UNIX, path), path);
+    return path;
+  } finally {
+    libc.umask(umask);
+  }
+}
+
+/** A hidden, unguessable name in `path`'s directory, or null when it would be too long for sockaddr_un. */
+function stagingPath(path: string): string | null {
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  const name = `.cryptobridge-${Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("")}.binding`;
+  const slash = path.lastIndexOf("/");
+  const staging = slash < 0 ? name : path.slice(0, slash + 1) + name;
+  return new TextEncoder().encode(staging).length <= SOCKADDR_UN_PATH_MAX ? staging : null;
+}
+
+/** Moves the listening socket's file from `staging` onto `path`, replacing a stale socket, never a live one. */
+function publish(staging: string, path: string): void {
+  removeStale(encodeSockaddrUn(AF_UNIX, path), path);
+  check(libc.rename(cString(staging), cString(path)), "rename", `${staging} to ${path}`);
 }
 
 function bindReplacingStale(fd: Fd, address: Uint8Array<ArrayBuffer>, path: string): void {
