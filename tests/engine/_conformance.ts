@@ -1,8 +1,9 @@
 /**
- * The engine conformance suite: known-answer tests from published vectors (`src/selftest/vectors/`, which the accelerator self-test runs too) for every algorithm an
- * engine claims in `capabilities()`, plus the contract every engine keeps (`_conformance_contract.ts`). The same
- * suite runs on the software engine and on any accelerator engine; what an engine does not claim is skipped
- * (and, by the contract tests, refused with `notsupp`).
+ * The engine conformance suite: known-answer tests from published vectors (`src/selftest/vectors/`, which the
+ * accelerator self-test runs too) for every algorithm an engine claims in `capabilities()`, plus the contract
+ * every engine keeps (`_conformance_contract.ts`). The same suite runs on the software engine and on any
+ * accelerator engine; what an engine does not claim is skipped (and, by the contract tests, refused with
+ * `notsupp`).
  *
  * For each vector whose algorithm and key length the engine claims: encryption and decryption (or the digest)
  * with single ranges, in place, and with every list split at odd positions across separate memory blocks; for
