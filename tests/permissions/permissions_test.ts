@@ -199,7 +199,7 @@ Deno.test("the deno task of each command runs it with exactly its flags (the roo
     deno: "deno",
     tmp: "/tmp",
   };
-  for (const command of ["serve", "status", "vm", "list", "info", "bind", "unbind"]) {
+  for (const command of ["serve", "status", "vm", "list", "info", "selftest", "bind", "unbind"]) {
     const words = String(tasks[command].command).split(" ");
     assert.deepEqual(words.slice(0, 2), ["deno", "run"], command);
     assert.deepEqual(words.slice(-2), ["cli.ts", command], command);
