@@ -66,7 +66,8 @@ export async function runSelftest(
   const o = { ...DEFAULTS, ...definedOf(options) };
   const accel = subject.engine;
   const chain = await chainCases(software, o.timeoutMs);
-  const targets = selftestTargets(accel.capabilities(), software.capabilities(), chain);
+  const device = { caps: accel.capabilities(), refusedAtOpen: accel.stats().refused };
+  const targets = selftestTargets(device, software.capabilities(), chain);
   const speed = { sizes: o.sizes, durationMs: o.durationMs, depth: o.depth, stallMs: o.timeoutMs };
   const algorithms: AlgorithmReport[] = [];
   for (const t of targets) algorithms.push(await testTarget(t, accel, software, o.timeoutMs, speed));
@@ -100,16 +101,18 @@ async function testTarget(
   speed: SpeedOptions,
 ): Promise<AlgorithmReport> {
   const base = { name: t.name, service: t.service, algo: t.algo, advertised: t.advertised };
-  const none = { vectors: { run: 0, passed: 0 }, measuredWith: null, speed: [] };
-  if (t.skip !== null) return { ...base, ...none, result: "skipped", detail: t.skip };
-  if (t.problem !== null) return { ...base, ...none, result: "error", detail: t.problem };
+  const none = { measuredWith: null, speed: [] };
+  if (t.settled !== null) {
+    const { result, detail } = t.settled;
+    return { ...base, result, vectors: { run: 0, passed: 0 }, detail, ...none };
+  }
   const kat = await runCases(accel, t.cases, { timeoutMs, lastFailure: () => accel.stats().lastFailure });
   const report: AlgorithmReport = {
     ...base,
-    ...none,
     result: kat.result,
     vectors: { run: kat.run, passed: kat.passed },
     detail: kat.detail,
+    ...none,
   };
   return speed.durationMs > 0 ? await withSpeed(report, kat, accel, software, speed) : report;
 }
