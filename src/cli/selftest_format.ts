@@ -96,7 +96,8 @@ function header(report: SelftestReport): string[] {
     : `ops/s over ${report.durationMs} ms per measurement, ${report.depth} in flight on the device`;
   return [
     `cryptobridge ${report.version} selftest of ${report.device} (${kind}, ${report.engine})`,
-    `Known-answer vectors on the device itself; ${speed}; software: ${report.software}`,
+    `Known-answer vectors on the device itself; ${speed}`,
+    `Software engine: ${report.software}`,
     "",
   ];
 }
