@@ -96,8 +96,8 @@ export {
 export { PciError, type PciFunction } from "./src/pci/mod.ts";
 export {
   type AlgorithmReport,
-  type SelftestDeviceOptions,
   selftestDevice as selftest,
+  type SelftestDeviceOptions,
   type SelftestReport,
   type SelftestResult,
   type SpeedSample,
