@@ -10,14 +10,14 @@
  */
 
 import assert from "node:assert/strict";
-import { selftestDevice, type SelftestReport } from "../../src/selftest/mod.ts";
+import { type AlgorithmReport, selftestDevice, type SelftestReport } from "../../src/selftest/mod.ts";
 import { HashAlgo, MacAlgo } from "../../src/spec/virtio_crypto.ts";
 import { INVALID_PARAM } from "../_fixtures/fake_qat_la.ts";
 import { FULL_VIRTIO, macSessions, QAT_BDF, qatModel, VIRTIO_BDF, virtioModel } from "./_models.ts";
 
 const EXPECTED_ROWS = ["AES-CBC", "AES-CTR", "SHA256", "HMAC-SHA256", "AES-GCM", "AES-CBC + HMAC-SHA256"];
 
-function row(report: SelftestReport, name: string) {
+function row(report: SelftestReport, name: string): AlgorithmReport {
   const r = report.algorithms.find((a) => a.name === name);
   assert.ok(r !== undefined, `no row ${name} in ${report.algorithms.map((a) => a.name)}`);
   return r;
