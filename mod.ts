@@ -94,6 +94,15 @@ export {
   type UnbindOptions,
 } from "./src/admin/mod.ts";
 export { PciError, type PciFunction } from "./src/pci/mod.ts";
+export {
+  type AlgorithmReport,
+  selftestDevice as selftest,
+  type SelftestDeviceOptions,
+  type SelftestReport,
+  type SelftestResult,
+  type SpeedSample,
+} from "./src/selftest/mod.ts";
+export { AcceleratorKindError } from "./src/accel/open.ts";
 export { VfioError } from "./src/vfio/mod.ts";
 export { main } from "./src/cli/main.ts";
 

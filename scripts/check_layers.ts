@@ -87,6 +87,8 @@ export const LAYERS: readonly Layer[] = [
       SPEC,
     ],
   },
+  // The accelerator self-test (issue 11 item 6): known-answer vectors and speed, on an accelerator's own engine.
+  { prefix: "src/selftest/", imports: ["src/selftest/", "src/accel/", "src/engine/", "src/os/", SPEC] },
   { prefix: "src/vfio/", imports: ["src/vfio/", "src/os/", "ffi/vfio_structs.ts", "ffi/constants.ts"] },
   { prefix: "src/pci/", imports: ["src/pci/", "src/os/"] },
   {

@@ -108,7 +108,7 @@ case "\${1:-}" in
     done
     if [ -z "$control" ]; then control=${shellQuote(control)}; extra="--control $control"; fi
     flags="--allow-read=$control --allow-write=$control --allow-net=unix:$control" ;;
-  list|info) flags="${flags("list")}" ;;
+  list|info|selftest) flags="${flags("list")}" ;;
   bind) flags="${flags("bind")}" ;;
   unbind) flags="${flags("unbind")}" ;;
   bench) flags="${flags("bench")}" ;;

@@ -61,7 +61,7 @@ export interface AcceleratorPorts {
 
 /** Options of `openAccelerator`. */
 export interface OpenAcceleratorOptions {
-  /** Where the ids are read. Default `/sys`. */
+  /** Where the ids are read (and, with the default ports, VFIO's view of the function). Default `/sys`. */
   readonly sysfs?: SysfsAccess;
   /** The reactor completions' interrupts join; without one the engine polls. */
   readonly reactor?: Reactor;
@@ -120,10 +120,12 @@ export function openAccelerator(bdf: string, options: OpenAcceleratorOptions = {
   const kind = options.kind ?? drivableKind(bdf, options.sysfs);
   const completions = options.reactor === undefined || options.poll === true ? "poll" : "interrupt";
   const reactor = options.reactor === undefined ? {} : { reactor: options.reactor };
+  // VFIO reads the function's driver and IOMMU group from the same sysfs tree its kind came from.
+  const vfio = options.sysfs === undefined ? {} : { sysfs: options.sysfs };
   if (kind === "qat-gen4-vf") {
-    const port = (options.ports?.qat ?? openQatVfioPort)(bdf);
+    const port = (options.ports?.qat ?? ((b: string) => openQatVfioPort(b, vfio)))(bdf);
     return { kind, engine: QatEngine.open(port, { ...reactor, completions }) };
   }
-  const port = (options.ports?.virtio ?? openVfioPort)(bdf);
+  const port = (options.ports?.virtio ?? ((b: string) => openVfioPort(b, vfio)))(bdf);
   return { kind, engine: VirtioPciEngine.open(port, { ...reactor, completions }) };
 }

@@ -29,6 +29,7 @@ Commands:
   bind       give a PCI function to vfio-pci (checks its IOMMU group; --dry-run)
   unbind     give a PCI function back to the driver it had before bind
   info       regions, IRQs, PCI and virtio capabilities of a function on vfio-pci
+  selftest   known-answer vectors and speed against software on an accelerator itself (--device BDF)
   help       show help for a command: cryptobridge help serve
 
 Run \`cryptobridge <command> --help\` for a command's options.`;
@@ -70,6 +71,10 @@ const COMMANDS: Record<string, Loader> = {
   info: async () => {
     const m = await import("./info.ts");
     return { run: m.info, help: m.INFO_HELP };
+  },
+  selftest: async () => {
+    const m = await import("./selftest.ts");
+    return { run: (args) => m.selftest(args), help: m.SELFTEST_HELP };
   },
 };
 
@@ -113,7 +118,7 @@ export async function main(args: string[]): Promise<number> {
       // The operating system's refusal (EACCES, EPERM), not Deno's: no flag helps, another user might.
       console.error(
         `cryptobridge: ${command} was refused by the operating system: ${e.message}: run it as root or as the ` +
-          "user owning the file (bind, unbind, info and serve --device need root)",
+          "user owning the file (bind, unbind, info, selftest and serve --device need root)",
       );
       return 1;
     }

@@ -37,6 +37,7 @@ export const PERMISSION_REASONS: Readonly<Record<string, string>> = {
   vm: "the same as status",
   list: "sysfs is read through libc (Deno 2.9 wants --allow-all for its own file APIs on /sys)",
   info: "VFIO is opened through libc (ioctls on /dev/vfio)",
+  selftest: "VFIO through libc, the driver's DMA and BARs, OpenSSL for the software reference",
   bind: "sysfs through libc; the record of the original driver in the runtime directory; modprobe vfio-pci",
   unbind: "sysfs through libc; the record of the original driver in the runtime directory",
   bench: "a front-end through libc and OpenSSL; it starts serve with the deno binary, in a temporary folder",
@@ -60,6 +61,7 @@ export function permissionFlags(command: string, paths: PermissionPaths): string
       return [`--allow-read=${control}`, `--allow-write=${control}`, `--allow-net=unix:${control}`];
     case "list":
     case "info":
+    case "selftest":
       return ["--allow-ffi"];
     case "bind":
       return ["--allow-ffi", `--allow-read=${run}`, `--allow-write=${run}`, "--allow-run=modprobe"];

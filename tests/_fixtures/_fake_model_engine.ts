@@ -1,7 +1,7 @@
 /**
  * Test fixture, part of `fake_virtio_crypto.ts`: the cryptography behind the model device, the OpenSSL software
  * engine restricted to the services the model serves and to its session limit (QEMU's built-in back-end: cipher
- * only, 256 sessions, a full table answered ERR).
+ * only, 256 sessions, a full table answered ERR), and, on demand, a wrong answer for the sessions a predicate picks.
  *
  * @module
  */
@@ -13,6 +13,7 @@ import {
   EngineError,
   type EngineSession,
   type SessionParams,
+  type SgList,
 } from "../../src/engine/mod.ts";
 import { SoftwareEngine } from "../../src/engine/software/mod.ts";
 
@@ -31,11 +32,17 @@ export class ModelEngine implements CryptoEngine {
   readonly #inner = new SoftwareEngine();
   readonly #serves: readonly string[];
   readonly #max: number;
+  readonly #corrupt: (params: SessionParams) => boolean;
   #open = 0;
 
-  constructor(serves: readonly string[], max: number) {
+  constructor(
+    serves: readonly string[],
+    max: number,
+    corrupt: (params: SessionParams) => boolean = () => false,
+  ) {
     this.#serves = serves;
     this.#max = max;
+    this.#corrupt = corrupt;
   }
 
   capabilities(): Capabilities {
@@ -63,7 +70,11 @@ export class ModelEngine implements CryptoEngine {
     if (outer?.inner === undefined) return 4; // INVSESS
     op.session = outer.inner;
     try {
-      return this.#inner.submit(op);
+      const status = this.#inner.submit(op);
+      if (status === 0 && this.#corrupt(outer.params)) {
+        flipFirstByte(op.digest.total > 0 ? op.digest : op.dst);
+      }
+      return status;
     } finally {
       op.session = outer;
     }
@@ -72,4 +83,13 @@ export class ModelEngine implements CryptoEngine {
   close(): void {
     this.#inner.close();
   }
+}
+
+// The wrong answer: the first byte of the output, inverted.
+function flipFirstByte(list: SgList): void {
+  if (list.total === 0) return;
+  const b = new Uint8Array(1);
+  list.copyOut(0, b);
+  b[0] = b[0]! ^ 0xff;
+  list.copyIn(0, b);
 }

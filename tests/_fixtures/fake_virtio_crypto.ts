@@ -74,6 +74,11 @@ export interface FakeOptions {
    * does (ENOMEM). Default unlimited.
    */
   readonly pinLimit?: number;
+  /**
+   * A wrong-answer device: sessions this picks get their first output byte flipped (the digest or tag when the
+   * request has one, else the destination), with status OK, as a faulty engine would answer. Default none.
+   */
+  readonly corrupt?: (params: SessionParams) => boolean;
 }
 
 const X86_RANGES = [{ start: 0, end: 0xfedf_ffff }, { start: 0xfef0_0000, end: 0x7f_ffff_ffff }];
@@ -120,10 +125,11 @@ export class FakeVirtioCrypto implements VirtioPciPort, VirtioTransportPort, Dma
       serve: "timer",
       pinLimit: Infinity,
       dataQueues: 1,
+      corrupt: () => false,
       ...options,
     };
     this.notifications = new Array(this.#options.dataQueues + 1).fill(0);
-    this.#engine = new ModelEngine(this.#options.serves, this.#options.maxSessions);
+    this.#engine = new ModelEngine(this.#options.serves, this.#options.maxSessions, this.#options.corrupt);
     this.#device = this.#newDevice();
   }
 

@@ -14,7 +14,7 @@ import { CryptoOp, ENGINE_FAILED, EngineError, type EngineSession, PENDING } fro
 import { Mapping, Reactor } from "../../src/os/mod.ts";
 import { type FakeOptions, FakeVirtioCrypto } from "../_fixtures/fake_virtio_crypto.ts";
 import { buildOp, hex, read, toHex } from "../engine/_helpers.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 
 const CBC = AES_SP800_38A.find((v) => v.algo === CipherAlgo.AES_CBC && v.key.length === 32)!;
 

@@ -1,8 +1,9 @@
 /**
- * The engine conformance suite: known-answer tests from published vectors (`vectors/`) for every algorithm an
- * engine claims in `capabilities()`, plus the contract every engine keeps (`_conformance_contract.ts`). The same
- * suite runs on the software engine and on any accelerator engine; what an engine does not claim is skipped
- * (and, by the contract tests, refused with `notsupp`).
+ * The engine conformance suite: known-answer tests from published vectors (`src/selftest/vectors/`, which the
+ * accelerator self-test runs too) for every algorithm an engine claims in `capabilities()`, plus the contract
+ * every engine keeps (`_conformance_contract.ts`). The same suite runs on the software engine and on any
+ * accelerator engine; what an engine does not claim is skipped (and, by the contract tests, refused with
+ * `notsupp`).
  *
  * For each vector whose algorithm and key length the engine claims: encryption and decryption (or the digest)
  * with single ranges, in place, and with every list split at odd positions across separate memory blocks; for
@@ -16,45 +17,13 @@ import { Status } from "../../src/spec/virtio_crypto.ts";
 import type { AlgorithmInfo, Capabilities, CryptoEngine } from "../../src/engine/mod.ts";
 import { buildOp, hex, read, toHex, withEngine } from "./_helpers.ts";
 import { contractSuite } from "./_conformance_contract.ts";
-import type { AeadVector, CipherVector, HashVector, MacVector } from "./vectors/_types.ts";
-import { AES_SP800_38A } from "./vectors/aes_sp800_38a.ts";
-import { AES_XTS_IEEE1619 } from "./vectors/aes_xts_ieee1619.ts";
-import { ARC4_RFC6229 } from "./vectors/arc4_rfc6229.ts";
-import { CCM_VECTORS } from "./vectors/ccm_rfc3610.ts";
-import { CHACHA20_POLY1305_RFC8439 } from "./vectors/chacha20_poly1305_rfc8439.ts";
-import { CMAC_VECTORS } from "./vectors/cmac_rfc4493_sp800_38b.ts";
-import { DES_TDES } from "./vectors/des_tdes.ts";
-import { GCM_VECTORS, GMAC_VECTORS } from "./vectors/gcm_sp800_38d.ts";
-import { HMAC_RFC2202 } from "./vectors/hmac_rfc2202.ts";
-import { HMAC_RFC4231 } from "./vectors/hmac_rfc4231.ts";
-import { MD5_RFC1321 } from "./vectors/md5_rfc1321.ts";
-import { SHA3_FIPS202 } from "./vectors/sha3_fips202.ts";
-import { SHA_FIPS180 } from "./vectors/sha_fips180.ts";
-import { TDES_CTR } from "./vectors/tdes_ctr_sp800_38a.ts";
-
-/** Every cipher vector. */
-export const CIPHER_VECTORS: readonly CipherVector[] = [
-  ...AES_SP800_38A,
-  ...AES_XTS_IEEE1619,
-  ...DES_TDES,
-  ...TDES_CTR,
-  ...ARC4_RFC6229,
-];
-/** Every hash vector. */
-export const HASH_VECTORS: readonly HashVector[] = [...MD5_RFC1321, ...SHA_FIPS180, ...SHA3_FIPS202];
-/** Every MAC vector. */
-export const MAC_VECTORS: readonly MacVector[] = [
-  ...HMAC_RFC2202,
-  ...HMAC_RFC4231,
-  ...CMAC_VECTORS,
-  ...GMAC_VECTORS,
-];
-/** Every AEAD vector. */
-export const AEAD_VECTORS: readonly AeadVector[] = [
-  ...GCM_VECTORS,
-  ...CCM_VECTORS,
-  ...CHACHA20_POLY1305_RFC8439,
-];
+import type { AeadVector, CipherVector, HashVector, MacVector } from "../../src/selftest/vectors/_types.ts";
+import {
+  AEAD_VECTORS,
+  CIPHER_VECTORS,
+  HASH_VECTORS,
+  MAC_VECTORS,
+} from "../../src/selftest/vectors/catalog.ts";
 
 const ENCRYPT = 1;
 const DECRYPT = 2;

@@ -18,7 +18,7 @@ import {
 import type { Capabilities, ChainSessionParams, CryptoEngine, SessionParams } from "../../src/engine/mod.ts";
 import { assertEngineError } from "./_conformance_contract.ts";
 import { buildOp, hex, read, toHex, withEngine } from "./_helpers.ts";
-import { AES_SP800_38A } from "./vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 
 const CBC = AES_SP800_38A.find((v) => v.algo === CipherAlgo.AES_CBC)!;
 const HEADER = hex("a0a1a2a3a4a5a6a7");

@@ -25,7 +25,7 @@ import {
 } from "../../src/engine/mod.ts";
 import { chainSuite } from "./_conformance_chain.ts";
 import { buildOp, hex, withEngine } from "./_helpers.ts";
-import { AES_SP800_38A } from "./vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 
 const AES_CBC = AES_SP800_38A.find((v) => v.algo === CipherAlgo.AES_CBC)!;
 

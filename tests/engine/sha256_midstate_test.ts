@@ -15,8 +15,8 @@ import {
   Sha256Resume,
 } from "../../src/engine/software/sha256_midstate.ts";
 import { hex, toHex } from "./_helpers.ts";
-import { HMAC_RFC4231 } from "./vectors/hmac_rfc4231.ts";
-import { SHA_FIPS180 } from "./vectors/sha_fips180.ts";
+import { HMAC_RFC4231 } from "../../src/selftest/vectors/hmac_rfc4231.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 
 const H0 = "6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5be0cd19";
 

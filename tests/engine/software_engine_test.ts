@@ -18,8 +18,8 @@ import { MAX_GATHER } from "../../src/engine/software/workspace.ts";
 import { conformanceSuite } from "./_conformance.ts";
 import { assertEngineError } from "./_conformance_contract.ts";
 import { buildOp, hex, read, toHex, withEngine } from "./_helpers.ts";
-import { GCM_VECTORS } from "./vectors/gcm_sp800_38d.ts";
-import { SHA3_FIPS202 } from "./vectors/sha3_fips202.ts";
+import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
+import { SHA3_FIPS202 } from "../../src/selftest/vectors/sha3_fips202.ts";
 
 const makeEngine = (): CryptoEngine => new SoftwareEngine();
 

@@ -38,10 +38,10 @@ import {
   type VirtioCryptoDriver,
 } from "../../src/frontend/mod.ts";
 import type { DataRequest, VlfRole } from "../../src/crypto/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { GCM_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";
-import { HMAC_RFC4231 } from "../engine/vectors/hmac_rfc4231.ts";
-import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
+import { HMAC_RFC4231 } from "../../src/selftest/vectors/hmac_rfc4231.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 
 /** One check's outcome. */
 export interface Check {

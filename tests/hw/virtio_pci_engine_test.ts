@@ -24,7 +24,7 @@ import { PENDING } from "../../src/engine/mod.ts";
 import { Reactor } from "../../src/os/mod.ts";
 import { conformanceSuite } from "../engine/_conformance.ts";
 import { buildOp, hex, read, toHex } from "../engine/_helpers.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { SyncEngine } from "../accel/_sync_engine.ts";
 
 const BDF = Deno.env.get("CRYPTOBRIDGE_TEST_BDF");

@@ -14,7 +14,7 @@ import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest } from "../../src/frontend/mod.ts";
 import { FakeVirtioCrypto } from "../_fixtures/fake_virtio_crypto.ts";
 import { captureLogs } from "../_fixtures/log_capture.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { hex, send, toHex, vector } from "./_daemon.ts";
 
 const CBC = vector(AES_SP800_38A, "SP 800-38A F.2.1 CBC-AES128");

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { Status } from "../../src/spec/virtio_crypto.ts";
 import { aeadRequest, type DriverOptions, type VirtioCryptoDriver } from "../../src/frontend/mod.ts";
-import type { AeadVector } from "../engine/vectors/_types.ts";
-import { CCM_VECTORS } from "../engine/vectors/ccm_rfc3610.ts";
-import { CHACHA20_POLY1305_RFC8439 } from "../engine/vectors/chacha20_poly1305_rfc8439.ts";
-import { GCM_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";
+import type { AeadVector } from "../../src/selftest/vectors/_types.ts";
+import { CCM_VECTORS } from "../../src/selftest/vectors/ccm_rfc3610.ts";
+import { CHACHA20_POLY1305_RFC8439 } from "../../src/selftest/vectors/chacha20_poly1305_rfc8439.ts";
+import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
 import { ctrlSession, hex, send, type Sent, startRig, toHex, vector } from "./_daemon.ts";
 
 const LAYOUTS: readonly { name: string; options: Omit<DriverOptions, "path"> }[] = [

@@ -25,10 +25,10 @@ import {
   cipherRequest,
   hashRequest,
 } from "../../src/frontend/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { AES_XTS_IEEE1619 } from "../engine/vectors/aes_xts_ieee1619.ts";
-import { GCM_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";
-import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { AES_XTS_IEEE1619 } from "../../src/selftest/vectors/aes_xts_ieee1619.ts";
+import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 import { ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.1 (CBC-AES128) and F.5.1 (CTR-AES128).

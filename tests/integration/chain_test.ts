@@ -20,7 +20,7 @@ import {
   SymHashMode,
 } from "../../src/spec/virtio_crypto.ts";
 import { chainRequest, type DriverOptions, type SessionSpec } from "../../src/frontend/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { concat, ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.1 (CBC-AES128.Encrypt) / F.2.2 (CBC-AES128.Decrypt).

@@ -1,16 +1,16 @@
 /**
  * CIPHER service end to end: sessions created through the control queue, requests in both wire layouts, outputs
  * checked against published known-answer vectors (each id names its document; the transcriptions are the engine
- * suite's, tests/engine/vectors/).
+ * suite's, src/selftest/vectors/).
  */
 
 import assert from "node:assert/strict";
 import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, type DriverOptions } from "../../src/frontend/mod.ts";
-import type { CipherVector } from "../engine/vectors/_types.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { AES_XTS_IEEE1619 } from "../engine/vectors/aes_xts_ieee1619.ts";
-import { DES_TDES } from "../engine/vectors/des_tdes.ts";
+import type { CipherVector } from "../../src/selftest/vectors/_types.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { AES_XTS_IEEE1619 } from "../../src/selftest/vectors/aes_xts_ieee1619.ts";
+import { DES_TDES } from "../../src/selftest/vectors/des_tdes.ts";
 import { ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 const LAYOUTS: readonly { name: string; options: Omit<DriverOptions, "path"> }[] = [

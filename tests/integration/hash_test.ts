@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { HashAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { type DriverOptions, hashRequest } from "../../src/frontend/mod.ts";
-import type { HashVector } from "../engine/vectors/_types.ts";
-import { SHA3_FIPS202 } from "../engine/vectors/sha3_fips202.ts";
-import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";
+import type { HashVector } from "../../src/selftest/vectors/_types.ts";
+import { SHA3_FIPS202 } from "../../src/selftest/vectors/sha3_fips202.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 import { ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 const LAYOUTS: readonly { name: string; options: Omit<DriverOptions, "path"> }[] = [

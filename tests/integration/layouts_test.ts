@@ -28,10 +28,10 @@ import {
   macRequest,
   statelessRequest,
 } from "../../src/frontend/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { GCM_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";
-import { HMAC_RFC4231 } from "../engine/vectors/hmac_rfc4231.ts";
-import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
+import { HMAC_RFC4231 } from "../../src/selftest/vectors/hmac_rfc4231.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 import { concat, ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.1 (CBC-AES128).

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { type DriverOptions, macRequest } from "../../src/frontend/mod.ts";
-import type { MacVector } from "../engine/vectors/_types.ts";
-import { CMAC_VECTORS } from "../engine/vectors/cmac_rfc4493_sp800_38b.ts";
-import { GMAC_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";
-import { HMAC_RFC4231 } from "../engine/vectors/hmac_rfc4231.ts";
+import type { MacVector } from "../../src/selftest/vectors/_types.ts";
+import { CMAC_VECTORS } from "../../src/selftest/vectors/cmac_rfc4493_sp800_38b.ts";
+import { GMAC_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
+import { HMAC_RFC4231 } from "../../src/selftest/vectors/hmac_rfc4231.ts";
 import { concat, ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 const LAYOUTS: readonly { name: string; options: Omit<DriverOptions, "path"> }[] = [

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { CipherAlgo, HashAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, hashRequest, VirtioCryptoDriver } from "../../src/frontend/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 import { ctrlSession, hex, send, startRig, toHex, vector, waitFor } from "./_daemon.ts";
 
 const CBC = vector(AES_SP800_38A, "SP 800-38A F.2.1 CBC-AES128");

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { CipherAlgo, HashAlgo, MacAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, hashRequest, macRequest } from "../../src/frontend/mod.ts";
 import { DeferredEngine } from "../_fixtures/deferred_engine.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { HMAC_RFC4231 } from "../engine/vectors/hmac_rfc4231.ts";
-import { SHA_FIPS180 } from "../engine/vectors/sha_fips180.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { HMAC_RFC4231 } from "../../src/selftest/vectors/hmac_rfc4231.ts";
+import { SHA_FIPS180 } from "../../src/selftest/vectors/sha_fips180.ts";
 import { ctrlSession, hex, send, type Sent, settled, startRig, toHex, vector } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.1 (CBC-AES128): four blocks, each request encrypts a prefix of 1..4 blocks (CBC's ciphertext

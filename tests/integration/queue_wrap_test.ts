@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { cipherRequest, type VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import { DeferredEngine } from "../_fixtures/deferred_engine.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { hex, send, type Sent, startRig, toHex, vector } from "./_daemon.ts";
 
 const CBC = vector(AES_SP800_38A, "SP 800-38A F.2.1 CBC-AES128");

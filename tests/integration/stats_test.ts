@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { AeadAlgo, CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { aeadRequest, cipherRequest } from "../../src/frontend/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
-import { GCM_VECTORS } from "../engine/vectors/gcm_sp800_38d.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
+import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
 import { ctrlSession, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 const CBC = vector(AES_SP800_38A, "SP 800-38A F.2.1 CBC-AES128");

@@ -9,7 +9,7 @@ import { createHmac } from "node:crypto";
 import { AlgChainOrder, CipherAlgo, MacAlgo, Status, SymHashMode } from "../../src/spec/virtio_crypto.ts";
 import type { VhostSessionLayout } from "../../src/crypto/mod.ts";
 import { chainRequest, cipherRequest } from "../../src/frontend/mod.ts";
-import { AES_SP800_38A } from "../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { concat, hex, send, startRig, toHex, vector } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.5 (CBC-AES256.Encrypt) / F.2.6 (CBC-AES256.Decrypt).

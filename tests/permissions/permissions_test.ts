@@ -133,6 +133,24 @@ Deno.test("list and info run with --allow-ffi alone", async () => {
   }
 });
 
+Deno.test("selftest runs with --allow-ffi alone", async () => {
+  const sysfs = buildFakeSysfs();
+  const dir = Deno.makeTempDirSync({ prefix: "cb-perm-" });
+  try {
+    await checkCase({
+      command: "selftest", // the fake function is not on vfio-pci: selftest gets that far and says so
+      run: (f) => cli(f, ["selftest", "--device", "0000:00:04.0", "--sysfs", sysfs]),
+      works: (r) => {
+        assert.equal(r.code, 3);
+        assert.match(r.err, /it is on virtio-pci: run `cryptobridge bind 0000:00:04\.0` first/);
+      },
+    }, pathsIn(dir));
+  } finally {
+    Deno.removeSync(sysfs, { recursive: true });
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("bind and unbind run with --allow-ffi and the runtime directory; bind's modprobe is named too", async () => {
   const sysfs = buildFakeSysfs();
   const noModule = buildFakeSysfs({ ...TEST_MACHINE, modules: [] });
@@ -199,7 +217,7 @@ Deno.test("the deno task of each command runs it with exactly its flags (the roo
     deno: "deno",
     tmp: "/tmp",
   };
-  for (const command of ["serve", "status", "vm", "list", "info", "bind", "unbind"]) {
+  for (const command of ["serve", "status", "vm", "list", "info", "selftest", "bind", "unbind"]) {
     const words = String(tasks[command].command).split(" ");
     assert.deepEqual(words.slice(0, 2), ["deno", "run"], command);
     assert.deepEqual(words.slice(-2), ["cli.ts", command], command);

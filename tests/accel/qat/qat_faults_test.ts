@@ -11,7 +11,7 @@ import { RouterEngine } from "../../../src/engine/mod.ts";
 import { SoftwareEngine } from "../../../src/engine/software/mod.ts";
 import { Status } from "../../../src/spec/virtio_crypto.ts";
 import { buildOp, hex, read, toHex } from "../../engine/_helpers.ts";
-import { AES_SP800_38A } from "../../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../../src/selftest/vectors/aes_sp800_38a.ts";
 import { SyncQat } from "./_sync_qat.ts";
 
 const F21 = AES_SP800_38A.find((v) => v.id === "SP 800-38A F.2.1 CBC-AES128")!;

@@ -22,7 +22,7 @@ import {
 import { createMemfd, Mapping } from "../../../src/os/mod.ts";
 import { Status } from "../../../src/spec/virtio_crypto.ts";
 import { hex, toHex } from "../../engine/_helpers.ts";
-import { AES_SP800_38A } from "../../engine/vectors/aes_sp800_38a.ts";
+import { AES_SP800_38A } from "../../../src/selftest/vectors/aes_sp800_38a.ts";
 import { FakeQatVf } from "../../_fixtures/fake_qat_vf.ts";
 
 const F21 = AES_SP800_38A.find((v) => v.id === "SP 800-38A F.2.1 CBC-AES128")!;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { HashAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { HashAlgo } from "../../spec/virtio_crypto.ts";
 import { h, type HashVector, repeat } from "./_types.ts";
 
 const MSG_1600 = repeat("a3", 200);

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { AeadAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { AeadAlgo } from "../../spec/virtio_crypto.ts";
 import { type AeadVector, counting, h } from "./_types.ts";
 
 const RFC_KEY = "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { MacAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { MacAlgo } from "../../spec/virtio_crypto.ts";
 import { h, type MacVector } from "./_types.ts";
 
 const AES_MESSAGE = h(`

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { CipherAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { CipherAlgo } from "../../spec/virtio_crypto.ts";
 import { ascii, type CipherVector, h } from "./_types.ts";
 
 /** 3DES-CTR vectors. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { CipherAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { CipherAlgo } from "../../spec/virtio_crypto.ts";
 import { type CipherVector, h } from "./_types.ts";
 
 const PLAINTEXT = h(`

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { HashAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { HashAlgo } from "../../spec/virtio_crypto.ts";
 import { ascii, type HashVector } from "./_types.ts";
 
 function md5(text: string, digest: string): HashVector {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { AeadAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { AeadAlgo } from "../../spec/virtio_crypto.ts";
 import { type AeadVector, ascii, h } from "./_types.ts";
 
 /** RFC 8439 §2.8.2. */

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { AeadAlgo, MacAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { AeadAlgo, MacAlgo } from "../../spec/virtio_crypto.ts";
 import { type AeadVector, h, type MacVector, repeat } from "./_types.ts";
 
 const K = "feffe9928665731c6d6a8f9467308308";

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { CipherAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { CipherAlgo } from "../../spec/virtio_crypto.ts";
 import { ascii, type CipherVector, h } from "./_types.ts";
 
 const FIPS81_KEY = "0123456789abcdef";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MacAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { MacAlgo } from "../../spec/virtio_crypto.ts";
 import { ascii, counting, type MacVector, repeat } from "./_types.ts";
 
 const CASES = [

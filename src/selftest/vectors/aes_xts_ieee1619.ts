@@ -12,7 +12,7 @@
  * @module
  */
 
-import { CipherAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { CipherAlgo } from "../../spec/virtio_crypto.ts";
 import { type CipherVector, counting, h, repeat } from "./_types.ts";
 
 /** IEEE 1619-2007 Annex B vectors. */

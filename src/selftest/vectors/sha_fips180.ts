@@ -9,7 +9,7 @@
  * @module
  */
 
-import { HashAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { HashAlgo } from "../../spec/virtio_crypto.ts";
 import { ascii, h, type HashVector } from "./_types.ts";
 
 const ABC = ascii("abc");

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { CipherAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { CipherAlgo } from "../../spec/virtio_crypto.ts";
 import { type CipherVector, counting, h, repeat } from "./_types.ts";
 
 function rc4(bits: number, stream: string): CipherVector {

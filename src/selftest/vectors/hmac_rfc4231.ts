@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MacAlgo } from "../../../src/spec/virtio_crypto.ts";
+import { MacAlgo } from "../../spec/virtio_crypto.ts";
 import { ascii, counting, h, type MacVector, repeat } from "./_types.ts";
 
 const CASES = [
