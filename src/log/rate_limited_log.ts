@@ -129,16 +129,26 @@ export class RateLimitedLog {
 
   #report(kind: string, s: KindState, now: number): void {
     if (s.suppressed === 0) return;
-    s.logger.warn(
-      "suppressed {count} more {kind} lines in the last {seconds} s{vm} ({total} since start)",
-      {
-        count: s.suppressed,
-        kind,
-        seconds: Math.max(1, Math.round((now - s.start) / 1000)),
-        vm: this.label === "" ? "" : ` on ${this.label}`,
-        total: this.#total.get(kind) ?? 0,
-      },
-    );
+    const props = {
+      count: s.suppressed,
+      kind,
+      seconds: Math.max(1, Math.round((now - s.start) / 1000)),
+      vm: this.label,
+      total: this.#total.get(kind) ?? 0,
+    };
+    // Two templates rather than an optional " on …" fragment: LogTape quotes string values, so a fragment
+    // would print as `s" on VM vm0 (…)"`.
+    if (this.label === "") {
+      s.logger.warn(
+        "suppressed {count} more {kind} lines in the last {seconds} s ({total} since start)",
+        props,
+      );
+    } else {
+      s.logger.warn(
+        "suppressed {count} more {kind} lines in the last {seconds} s on {vm} ({total} since start)",
+        props,
+      );
+    }
     s.suppressed = 0;
   }
 

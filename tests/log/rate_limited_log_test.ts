@@ -52,3 +52,41 @@ Deno.test("RateLimitedLog reports a flood that stopped at the end of its window,
   limited.close();
   assert.equal(lines.length, 2, "nothing more to report at close");
 });
+
+Deno.test("RateLimitedLog's summary reads as a sentence through the daemon's text format (no quoted fragment)", async () => {
+  const { configure, getLogger, reset } = await import("@logtape/logtape");
+  const { logFormatter } = await import("../../src/logging/format.ts");
+  const printed: string[] = [];
+  const text = logFormatter("text");
+  await configure({
+    reset: true,
+    sinks: { mem: (record) => printed.push(text(record)) },
+    loggers: [{ category: ["rl-test"], sinks: ["mem"], lowestLevel: "debug" }, {
+      category: ["logtape", "meta"],
+      sinks: [],
+    }],
+  });
+  try {
+    let now = 0;
+    const limited = new RateLimitedLog({
+      burst: 1,
+      windowMs: 1000,
+      now: () => now,
+      label: "VM vm0 (/run/vm0.sock)",
+    });
+    const logger = getLogger(["rl-test"]);
+    limited.warn(logger, "malformed-chain", "malformed chain");
+    limited.warn(logger, "malformed-chain", "malformed chain");
+    now = 2000;
+    limited.flush();
+    limited.close();
+    const summary = printed.find((l) => l.includes("suppressed"));
+    assert.ok(summary !== undefined, printed.join(""));
+    assert.match(
+      summary,
+      /suppressed 1 more "malformed-chain" lines in the last 2 s on "VM vm0 \(\/run\/vm0\.sock\)" \(1 since start\)/,
+    );
+  } finally {
+    await reset();
+  }
+});

@@ -9,7 +9,8 @@ import { Errno, ErrnoError } from "../../ffi/errno.ts";
 import { UnixConnection } from "../../src/os/mod.ts";
 
 self.onmessage = (e: MessageEvent<{ path: string; flags: SharedArrayBuffer }>) => {
-  const flags = new Int32Array(e.data.flags); // [0]: stop, [1]: refused, [2]: connected
+  const flags = new Int32Array(e.data.flags); // [0]: stop, [1]: refused, [2]: connected, [3]: running
+  Atomics.store(flags, 3, 1);
   while (Atomics.load(flags, 0) === 0) {
     try {
       UnixConnection.connect(e.data.path).close();

@@ -53,14 +53,17 @@ Deno.test(
   "UnixListener.listen(): a client that connects as soon as the file appears is never refused",
   withTempDir(async (dir) => {
     const path = `${dir}/race.sock`;
-    const flags = new Int32Array(new SharedArrayBuffer(12));
+    const flags = new Int32Array(new SharedArrayBuffer(16));
     const worker = new Worker(new URL("./_connect_spinner.ts", import.meta.url), { type: "module" });
     const done = new Promise((resolve) => worker.onmessage = resolve);
     worker.postMessage({ path, flags: flags.buffer });
     try {
-      for (let i = 0; i < 300; i++) {
+      // Wait until the client spins (a cold worker start can outlast many publishes), then publish at least
+      // 300 times and until the client has connected once, so the test cannot pass without racing.
+      while (Atomics.load(flags, 3) === 0) await new Promise((r) => setTimeout(r, 1));
+      for (let i = 0; i < 300 || (Atomics.load(flags, 2) === 0 && i < 100_000); i++) {
         UnixListener.listen(path, { mode: 0o640 }).close();
-        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 1)); // let the worker start
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 0));
       }
     } finally {
       Atomics.store(flags, 0, 1);
