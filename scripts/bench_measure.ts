@@ -147,6 +147,8 @@ export function benchCommand(mode: Mode, algorithm: Algorithm, size: number, s: 
       ? ["--poll", "--completion", "poll"]
       : mode === "busy"
       ? ["--busy-poll", "1000"]
+      : mode === "irq"
+      ? ["--busy-poll", "0"]
       : []),
   ];
 }

@@ -4,7 +4,8 @@
  * separate process) in each mode, and writes a JSON file and an SVG chart of throughput by size with the OpenSSL
  * line as the ceiling; it prints bridge/OpenSSL ratios and the first performance targets (issue #6).
  *
- * Modes: `event` is an interrupt-driven guest against the event-driven daemon (kicks and call eventfds); `busy` is
+ * Modes: `event` is an interrupt-driven guest against the event-driven daemon as `serve` starts by default
+ * (kicks and call eventfds, with its 50 µs busy-poll window); `irq` is the same with `--busy-poll 0`; `busy` is
  * the same guest against `serve --busy-poll 1000` (the daemon keeps polling a kicked ring for 1 ms); `poll` is a
  * polling guest against `serve --poll` (no kicks, no interrupts), DPDK's way. The OpenSSL ceiling is
  * `openssl speed -evp aes-128-cbc`, `-evp aes-256-gcm` and `-hmac sha256` (one core, wall clock); for the chain
@@ -25,7 +26,7 @@
  * records how idle they were. `--repeat N` keeps the best of N for both sides. This is a script, not a test.
  *
  * Usage: deno run -A scripts/bench_report.ts [--out DIR] [--duration S] [--warmup S] [--depth N] [--repeat N]
- *        [--algo LIST] [--size LIST] [--modes event,busy,poll] [--pin-serve CPU] [--pin-bench CPU]
+ *        [--algo LIST] [--size LIST] [--modes irq,event,busy,poll] [--pin-serve CPU] [--pin-bench CPU]
  *        [--openssl-seconds S] [--no-wait-idle] [--quick] [--two-vm-sizes LIST|none] [--two-vm-count N]
  *        [--dpdk | --no-dpdk] [--dpdk-binary PATH] [--dpdk-rounds N]
  *        deno run -A scripts/bench_report.ts --render FILE.json   (chart and ratios again from a report)
@@ -46,6 +47,7 @@ import {
   type DpdkComparison,
   type Matrix,
   type Mode,
+  MODES,
   ratiosOf,
   type Report,
   targets,
@@ -61,7 +63,7 @@ const { values } = parseArgs({
     repeat: { type: "string", default: "1" },
     algo: { type: "string", default: ALGORITHMS.join(",") },
     size: { type: "string", default: "64,256,1024,4096,16384" },
-    modes: { type: "string", default: "event,busy,poll" },
+    modes: { type: "string", default: "irq,event,busy,poll" },
     "pin-serve": { type: "string", default: "1" },
     "pin-bench": { type: "string", default: "0" },
     "openssl-seconds": { type: "string", default: "1" },
@@ -93,7 +95,11 @@ const algorithms = values.algo.split(",").map((a) => a.trim()) as Algorithm[];
 for (const a of algorithms) if (!ALGORITHMS.includes(a)) throw new Error(`Unknown algorithm ${a}`);
 const sizes = values.size.split(",").map((s) => Number(s.trim()));
 const modes = values.modes.split(",").map((m) => m.trim()) as Mode[];
-for (const m of modes) if (!["event", "busy", "poll"].includes(m)) throw new Error(`Unknown mode ${m}`);
+for (const m of modes) {
+  if (!(MODES as readonly string[]).includes(m)) {
+    throw new Error(`Unknown mode ${m}: use ${MODES.join(", ")}`);
+  }
+}
 const measure: MeasureSettings = {
   repeat: Math.max(1, Number(values.repeat)),
   pinServe: values["pin-serve"],

@@ -10,8 +10,15 @@
 export const ALGORITHMS = ["aes-128-cbc", "aes-256-gcm", "hmac-sha256", "aes-128-cbc-hmac-sha256"] as const;
 /** One of `ALGORITHMS`. */
 export type Algorithm = (typeof ALGORITHMS)[number];
-/** How guest and daemon meet: interrupts and kicks, a busy-polling daemon, or both sides polling. */
-export type Mode = "event" | "busy" | "poll";
+/**
+ * How guest and daemon meet: interrupts and kicks against the default daemon (`event`, its 50 µs busy-poll
+ * window) or one that sleeps at once (`irq`, `--busy-poll 0`), a daemon busy-polling for 1 ms, or both sides
+ * polling.
+ */
+export type Mode = "event" | "irq" | "busy" | "poll";
+
+/** Every mode, in the report's order. */
+export const MODES: readonly Mode[] = ["irq", "event", "busy", "poll"];
 
 /** The cases of a report: every algorithm at every size, in every mode. */
 export interface Matrix {

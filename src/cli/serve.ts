@@ -39,7 +39,8 @@ thread. Options:
   --max-inflight N      requests in flight per VM at once; the rest wait in its ring (default 256)
   --poll                serve rings by polling the avail index instead of waiting for kicks (a core per VM)
   --busy-poll US        after a kick, keep polling that ring for US microseconds before sleeping (0-100000,
-                        default 0): bursts are served without a wake-up per batch, at the cost of CPU
+                        default 50): bursts are served without a wake-up per batch, at the cost of CPU;
+                        0 sleeps as soon as a ring is empty (pure interrupts)
   --allow-unsealed-memory
                         accept guest RAM that can still shrink (tmpfs, hugetlbfs, an unsealable memfd); only
                         with one --socket, since truncating it kills the daemon (docs/hostile.md); by default

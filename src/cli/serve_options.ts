@@ -7,7 +7,7 @@
 
 import type { LogLevel } from "@logtape/logtape";
 import { readConfigFile } from "../daemon/config_file.ts";
-import type { DaemonOptions } from "../daemon/daemon.ts";
+import { type DaemonOptions, DEFAULT_BUSY_POLL_US } from "../daemon/daemon.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "../daemon/engines.ts";
 import { isRoutePolicy, ROUTE_POLICIES, type RoutePolicy } from "../engine/route_policy.ts";
 import { type LogFormat, parseLogFormat, parseLogLevel } from "../logging/logging.ts";
@@ -161,7 +161,13 @@ export function daemonOptions(values: Values, sockets: readonly string[]): Daemo
     ...(device === undefined ? {} : { device }),
     route: routeOption(values["route"], base.route),
     poll: values["poll"] === true || base.poll === true,
-    busyPollUs: intOption("--busy-poll", values["busy-poll"], base.busyPollUs ?? 0, 0, 100_000),
+    busyPollUs: intOption(
+      "--busy-poll",
+      values["busy-poll"],
+      base.busyPollUs ?? DEFAULT_BUSY_POLL_US,
+      0,
+      100_000,
+    ),
     logLevel: logLevelOption(values["log-level"], base.logLevel ?? "info"),
     logFormat: logFormatOption(values["log-format"]),
   };

@@ -8,7 +8,7 @@
 import { ConfigError, FieldReader } from "../vm/config.ts";
 import { parseLogLevel } from "../logging/logging.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines.ts";
-import type { DaemonOptions } from "./daemon.ts";
+import { type DaemonOptions, DEFAULT_BUSY_POLL_US } from "./daemon.ts";
 import { isRoutePolicy, ROUTE_POLICIES, type RoutePolicy } from "../engine/route_policy.ts";
 
 const FIELDS = ["vms", "device", "engine", "route", "poll", "busyPollUs", "logLevel"] as const;
@@ -55,7 +55,7 @@ export function parseConfigText(text: string, source: string): DaemonOptions {
     engine: engine as EngineChoice,
     route: route as RoutePolicy,
     poll: r.bool("poll", false),
-    busyPollUs: r.int("busyPollUs", 0, 100_000, 0),
+    busyPollUs: r.int("busyPollUs", 0, 100_000, DEFAULT_BUSY_POLL_US),
     logLevel,
     ...(device === undefined ? {} : { device }),
   };

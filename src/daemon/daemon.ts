@@ -33,6 +33,15 @@ export { bindSockets };
 
 const log = getLogger(["cryptobridge", "daemon"]);
 
+/**
+ * The default busy-poll window, in microseconds: after a kick, a ring is polled this long (and longer while it
+ * keeps bringing requests) before its thread sleeps again. On a VM host, waking a sleeping thread costs a
+ * cross-CPU interrupt, about 20 µs per hop here, twice per round trip; a 50 µs window removed most of them from
+ * a busy queue (AES-128-CBC, depth 32: 64 B 1.48x, 4 KiB 1.24x, 16 KiB 1.09x the pure interrupt figures, measured
+ * side by side) and costs at most 50 µs of CPU after a burst ends. `--busy-poll 0` sleeps at once.
+ */
+export const DEFAULT_BUSY_POLL_US = 50;
+
 /** What `runDaemon` serves and how. */
 export interface DaemonOptions {
   /**
@@ -48,7 +57,10 @@ export interface DaemonOptions {
   readonly maxSessions?: number;
   /** Serve rings by polling instead of kicks (and poll the accelerator's completions). Default false. */
   readonly poll?: boolean;
-  /** After a kick, keep polling that ring this many microseconds (`serve --busy-poll`). Default 0. */
+  /**
+   * After a kick, keep polling that ring this many microseconds (`serve --busy-poll`; 0: sleep at once).
+   * Default `DEFAULT_BUSY_POLL_US`.
+   */
   readonly busyPollUs?: number;
   /** Which engine serves what both can (`serve --route`; `route_policy.ts`). Default accel-first. */
   readonly route?: RoutePolicy;
@@ -192,7 +204,7 @@ function placementOf(options: DaemonOptions): "worker" | "inline" {
 function serving(options: DaemonOptions): ServingMode {
   return {
     poll: options.poll ?? false,
-    busyPollUs: options.busyPollUs ?? 0,
+    busyPollUs: options.busyPollUs ?? DEFAULT_BUSY_POLL_US,
     route: options.route ?? DEFAULT_ROUTE,
   };
 }
