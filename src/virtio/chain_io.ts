@@ -12,6 +12,7 @@
 
 import type { GuestMemory } from "../memory/mod.ts";
 import type { DescriptorChain } from "./descriptor_chain.ts";
+import { copySmall } from "./_word_views.ts";
 
 // Up to this many bytes (a request header plus IV) a byte loop is cheaper than the subarray TypedArray.set needs,
 // which would allocate per request.
@@ -173,11 +174,8 @@ function copyFromGuest(mem: GuestMemory, gpa: number, dst: Uint8Array, pos: numb
   // UNSAFE: guest memory the driver may change while it is copied; the copy is then just data, never a length.
   const src = region.bytes;
   const at = gpa - region.gpa;
-  if (n <= SMALL_COPY) {
-    for (let k = 0; k < n; k++) dst[pos + k] = src[at + k]!;
-  } else {
-    dst.set(src.subarray(at, at + n), pos);
-  }
+  if (n <= SMALL_COPY) copySmall(src, at, dst, pos, n);
+  else dst.set(src.subarray(at, at + n), pos);
 }
 
 function copyToGuest(mem: GuestMemory, gpa: number, src: Uint8Array, pos: number, n: number): void {
@@ -188,9 +186,6 @@ function copyToGuest(mem: GuestMemory, gpa: number, src: Uint8Array, pos: number
   }
   const dst = region.bytes;
   const at = gpa - region.gpa;
-  if (n <= SMALL_COPY) {
-    for (let k = 0; k < n; k++) dst[at + k] = src[pos + k]!;
-  } else {
-    dst.set(src.subarray(pos, pos + n), at);
-  }
+  if (n <= SMALL_COPY) copySmall(src, pos, dst, at, n);
+  else dst.set(src.subarray(pos, pos + n), at);
 }

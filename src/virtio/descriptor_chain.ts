@@ -12,6 +12,7 @@
 import type { GuestMemory } from "../memory/mod.ts";
 import { VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
 import { readU16, readU32 } from "./le.ts";
+import { wordsOf } from "./_word_views.ts";
 import {
   MAX_QUEUE_SIZE,
   type RingPart,
@@ -121,21 +122,6 @@ const indirectTable: { bytes: Uint8Array; base: number; size: number } = {
   base: 0,
   size: 0,
 };
-
-// Word views of guest regions, made once per region: a descriptor is then four u32 loads instead of sixteen byte
-// loads (le.ts), which the profile of the data path showed. Null where the view cannot be 4-byte aligned.
-const wordViews = new WeakMap<Uint8Array, Uint32Array | null>();
-
-function wordsOf(bytes: Uint8Array): Uint32Array | null {
-  let words = wordViews.get(bytes);
-  if (words === undefined) {
-    words = bytes.byteOffset % 4 === 0
-      ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2)
-      : null;
-    wordViews.set(bytes, words);
-  }
-  return words;
-}
 
 /**
  * Fills `chain` with a validated copy of the chain starting at `head` (VIRTIO v1.2, 2.7.5). A malformed chain
