@@ -17,8 +17,9 @@ Usage: cryptobridge status [--control PATH] [--json]
 Options:
 ${CONTROL_OPTIONS_HELP}
 
-Prints the daemon's version, process, uptime, log level, engines, the accelerator's state (with its failures,
-resets and what it refused), the number of VMs and of connected front-ends, and where it serves control and
+Prints the daemon's version, process, uptime, log level, engines, the accelerator (its kind, virtio-crypto or
+qat-gen4-vf; its state, failures, resets, what it refused, and its request counters; for a QAT VF its ring pairs,
+bundle services, doorbells and interrupts), the number of VMs and of connected front-ends, and where it serves control and
 metrics. \`cryptobridge vm list\` shows the VMs, \`cryptobridge vm stats\` their counters.
 
 ${EXIT_CODES_HELP}`;
@@ -40,7 +41,7 @@ export function formatUptime(seconds: number): string {
 }
 
 /**
- * The accelerator's line.
+ * The accelerator's line (and, for a QAT VF, a second line with its ring pairs, services and doorbells).
  *
  * @param a The report.
  * @returns The text.
@@ -48,10 +49,15 @@ export function formatUptime(seconds: number): string {
 export function formatAccelerator(a: AcceleratorReport): string {
   const last = a.lastFailure === null ? "" : ` (last: ${a.lastFailure})`;
   const refused = a.refused.length === 0 ? "" : `; refused when probed: ${a.refused.join(", ")}`;
-  return `${
-    a.device ?? a.name
-  }: ${a.state}, epoch ${a.epoch}, ${a.failures} failures${last}, ${a.resets} resets, ` +
-    `${a.sessions} sessions, ${a.inflight} in flight${refused}`;
+  const line =
+    `${a.kind} ${a.device ?? a.name}: ${a.state}, epoch ${a.epoch}, ${a.failures} failures${last}, ` +
+    `${a.resets} resets, ${a.sessions} sessions, ${a.inflight} in flight; requests: ${a.completed} completed, ` +
+    `${a.failed} failed (re-run in software), ${a.declined} declined, ${a.bounced} bounced${refused}`;
+  if (a.qat === null) return line;
+  const q = a.qat;
+  const pairs = `${q.ringPairs} ring pair${q.ringPairs === 1 ? "" : "s"} in use`;
+  const services = q.services.length === 0 ? "none" : q.services.join(", ");
+  return `${line}\n  QAT: ${pairs}; bundle services: ${services}; ${q.doorbells} doorbells, ${q.interrupts} interrupts`;
 }
 
 /**

@@ -51,17 +51,19 @@ export {
   success,
 } from "./protocol.ts";
 export type {
+  AcceleratorKindName,
   AcceleratorReport,
   Awaitable,
   DaemonControl,
   EngineReport,
   LogLevelName,
   PathStats,
+  QatAcceleratorReport,
   ResetOptions,
   StatsReport,
   StatusReport,
   VmReport,
   VmStats,
 } from "./reports.ts";
-export { LOG_LEVEL_NAMES } from "./reports.ts";
+export { ACCELERATOR_KIND_NAMES, LOG_LEVEL_NAMES } from "./reports.ts";
 export { CONTROL_DEFAULTS, ControlServer, type ControlServerOptions } from "./server.ts";

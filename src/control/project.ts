@@ -8,16 +8,18 @@
  */
 
 import type {
+  AcceleratorKindName,
   AcceleratorReport,
   EngineReport,
   LogLevelName,
   PathStats,
+  QatAcceleratorReport,
   StatsReport,
   StatusReport,
   VmReport,
   VmStats,
 } from "./reports.ts";
-import { LOG_LEVEL_NAMES } from "./reports.ts";
+import { ACCELERATOR_KIND_NAMES, LOG_LEVEL_NAMES } from "./reports.ts";
 
 /** Longest string a report may carry: names, paths and one-line messages. */
 const MAX_STRING = 4096;
@@ -95,7 +97,12 @@ function engine(v: unknown, where: string): EngineReport {
  */
 export function projectAccelerator(v: unknown, where = "accelerator"): AcceleratorReport {
   const o = obj(v, where);
+  const kind = str(o["kind"], `${where}.kind`);
+  if (!(ACCELERATOR_KIND_NAMES as readonly string[]).includes(kind)) {
+    fail(`${where}.kind`, ACCELERATOR_KIND_NAMES.join(" | "), kind);
+  }
   return {
+    kind: kind as AcceleratorKindName,
     device: strOrNull(o["device"], `${where}.device`),
     name: str(o["name"], `${where}.name`),
     state: str(o["state"], `${where}.state`),
@@ -105,7 +112,22 @@ export function projectAccelerator(v: unknown, where = "accelerator"): Accelerat
     lastFailure: strOrNull(o["lastFailure"], `${where}.lastFailure`),
     sessions: num(o["sessions"], `${where}.sessions`),
     inflight: num(o["inflight"], `${where}.inflight`),
+    completed: num(o["completed"], `${where}.completed`),
+    failed: num(o["failed"], `${where}.failed`),
+    declined: num(o["declined"], `${where}.declined`),
+    bounced: num(o["bounced"], `${where}.bounced`),
     refused: list(o["refused"], `${where}.refused`, str),
+    qat: o["qat"] === null ? null : qatPart(o["qat"], `${where}.qat`),
+  };
+}
+
+function qatPart(v: unknown, where: string): QatAcceleratorReport {
+  const o = obj(v, where);
+  return {
+    ringPairs: num(o["ringPairs"], `${where}.ringPairs`),
+    services: list(o["services"], `${where}.services`, str),
+    doorbells: num(o["doorbells"], `${where}.doorbells`),
+    interrupts: num(o["interrupts"], `${where}.interrupts`),
   };
 }
 

@@ -34,13 +34,36 @@ export interface EngineReport {
   readonly state: string;
 }
 
+/** Which driver serves the accelerator: a virtio-crypto PCI function, or an Intel QAT gen4 virtual function. */
+export type AcceleratorKindName = "virtio-crypto" | "qat-gen4-vf";
+
+/** The driver kinds, for checking a report. */
+export const ACCELERATOR_KIND_NAMES: readonly AcceleratorKindName[] = ["virtio-crypto", "qat-gen4-vf"];
+
+/** What only a QAT gen4 VF reports. */
+export interface QatAcceleratorReport {
+  /** Ring pairs the daemon drives now (1 while ready, 0 while the device is down). */
+  readonly ringPairs: number;
+  /** The service of each of the VF's bundles, as the PF said (`sym`, `asym`, `dc`, …). */
+  readonly services: readonly string[];
+  /** TX tail writes (doorbells) since the daemon started. */
+  readonly doorbells: number;
+  /** Completion interrupts taken (0 when completions are polled). */
+  readonly interrupts: number;
+}
+
 /** The accelerator, when the daemon has one. */
 export interface AcceleratorReport {
+  /** Which driver serves it. */
+  readonly kind: AcceleratorKindName;
   /** Its PCI address, or null (a device model in tests). */
   readonly device: string | null;
   /** Its engine's name. */
   readonly name: string;
-  /** `ready`, `failed` (it will be restarted), `closed`. */
+  /**
+   * `ready`, `failed` (its requests and new sessions go to software; the daemon restarts it when the next
+   * session is created, at most once per retry period), `closed`.
+   */
   readonly state: string;
   /** Device incarnations started (1 + restarts). */
   readonly epoch: number;
@@ -54,8 +77,18 @@ export interface AcceleratorReport {
   readonly sessions: number;
   /** Requests on the device now. */
   readonly inflight: number;
+  /** Requests the device answered (OK, or BADMSG for a wrong tag). */
+  readonly completed: number;
+  /** Requests it took and gave back failed (an error bit, a failure, a timeout): re-run in software. */
+  readonly failed: number;
+  /** Requests refused before submission (outside what its path covers): run in software. */
+  readonly declined: number;
+  /** Requests whose buffers went through bounce memory instead of zero copy. */
+  readonly bounced: number;
   /** Claims it advertised and refused when probed (`AES-CBC/16`). */
   readonly refused: readonly string[];
+  /** QAT-only counters, or null for another kind. */
+  readonly qat: QatAcceleratorReport | null;
 }
 
 /** `status`. */

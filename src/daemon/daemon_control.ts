@@ -7,7 +7,6 @@
 
 import type { LogLevel } from "@logtape/logtape";
 import {
-  type AcceleratorReport,
   ControlError,
   type DaemonControl,
   type EngineReport,
@@ -21,6 +20,7 @@ import type { VmSnapshot } from "../vm/vm_service.ts";
 import type { Daemon } from "./daemon.ts";
 import type { HostedVm } from "./hosted_vm.ts";
 import { RosterError } from "./vm_roster.ts";
+import { acceleratorReport } from "./accel_report.ts";
 import { VERSION } from "./version.ts";
 
 /** What the control socket reports beside the daemon's own state. */
@@ -64,17 +64,19 @@ export function daemonControl(daemon: Daemon, ctx: ControlContext): DaemonContro
       await ctx.configureMainLogging(level);
       daemon.setLogLevel(level);
     },
-    resetAccelerator: (options) => {
-      const hub = daemon.accelerator;
-      if (hub === null) {
+    resetAccelerator: async (options) => {
+      // The shared host of the VMs' threads, or the engine served from the main thread (a QAT VF).
+      const target = daemon.accelerator ?? daemon.accel;
+      if (target === null) {
         throw new ControlError(
           "unavailable",
           "This daemon has no accelerator: start serve with --device BDF",
         );
       }
-      hub.injectReset(); // in-flight requests re-run in software; the device restarts at the next session
+      target.injectReset(); // in-flight requests re-run in software; the device restarts at the next session
       void options;
-      return acceleratorReport(daemon, ctx)!;
+      const vms = (await snapshots(daemon)).map(([, s]) => s);
+      return acceleratorReport(daemon, ctx.device, vms)!;
     },
   };
 }
@@ -105,7 +107,7 @@ async function translate<T>(run: () => Promise<T>): Promise<T> {
 }
 
 function statusOf(daemon: Daemon, ctx: ControlContext, vms: [HostedVm, VmSnapshot][]): StatusReport {
-  const accelerator = acceleratorReport(daemon, ctx);
+  const accelerator = acceleratorReport(daemon, ctx.device, vms.map(([, s]) => s));
   const engines: EngineReport[] = [{ name: "openssl", role: "software", state: "ready" }];
   if (accelerator !== null) {
     engines.unshift({ name: accelerator.name, role: "accelerator", state: accelerator.state });
@@ -121,34 +123,6 @@ function statusOf(daemon: Daemon, ctx: ControlContext, vms: [HostedVm, VmSnapsho
     accelerator,
     vms: { total: vms.length, connected: vms.filter(([, s]) => s.connected).length },
     endpoints: { control: ctx.control, metrics: ctx.metrics },
-  };
-}
-
-/**
- * The shared accelerator's report, or null without one.
- *
- * @param daemon The daemon.
- * @param ctx Its `--device`.
- * @returns The report.
- */
-export function acceleratorReport(
-  daemon: Daemon,
-  ctx: Pick<ControlContext, "device">,
-): AcceleratorReport | null {
-  const hub = daemon.accelerator;
-  if (hub === null) return null;
-  const h = hub.stats();
-  return {
-    device: ctx.device,
-    name: hub.name,
-    state: h.state,
-    epoch: h.epoch,
-    failures: h.failures,
-    resets: Math.max(0, h.epoch - 1),
-    lastFailure: h.lastFailure,
-    sessions: h.sessions,
-    inflight: h.vms.reduce((a, v) => a + v.inflight, 0),
-    refused: [...h.refused],
   };
 }
 

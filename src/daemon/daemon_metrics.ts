@@ -8,7 +8,7 @@
 import type { AcceleratorMetrics, MetricsSnapshot, VmMetrics } from "../metrics/mod.ts";
 import type { VmSnapshot } from "../vm/vm_service.ts";
 import type { Daemon } from "./daemon.ts";
-import { acceleratorReport } from "./daemon_control.ts";
+import { acceleratorReport } from "./accel_report.ts";
 import { VERSION } from "./version.ts";
 
 /**
@@ -25,7 +25,7 @@ export async function daemonMetrics(
   device: string | null,
 ): Promise<MetricsSnapshot> {
   const vms = await Promise.all([...daemon.vms].map((h) => h.snapshot()));
-  const a = acceleratorReport(daemon, { device });
+  const a = acceleratorReport(daemon, device, vms);
   const accelerator: AcceleratorMetrics | null = a === null ? null : {
     device: a.device ?? a.name,
     state: a.state,

@@ -15,10 +15,39 @@ Deno.test("cryptobridge status prints the daemon's state; --json its report", as
   const text = await run(["status", "--control", rig.path]);
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /^cryptobridge 0\.1\.0, pid \d+, up 12s \(since 2026-01-01T00:00:00\.000Z\)$/m);
-  assert.match(text.out, /^accelerator: 0000:00:04\.0: ready, epoch 1, 0 failures, 0 resets, 3 sessions/m);
+  assert.match(
+    text.out,
+    /^accelerator: virtio-crypto 0000:00:04\.0: ready, epoch 1, 0 failures, 0 resets, 3 sessions, 0 in flight; requests: 40 completed, 2 failed \(re-run in software\), 1 declined, 5 bounced; refused when probed: SHA1$/m,
+  );
+  assert.doesNotMatch(text.out, /QAT:/);
   assert.match(text.out, /^VMs: 1 \(0 connected\)$/m);
   const json = await run(["status", "--json", "--control", rig.path]);
   assert.equal(JSON.parse(json.out).engines[0].name, "openssl");
+  assert.equal(JSON.parse(json.out).accelerator.qat, null);
+});
+
+Deno.test("cryptobridge status shows a QAT VF: its kind, failure, counters, ring pairs and services; --json carries them", async () => {
+  await using rig = startServer();
+  rig.control.acceleratorKind = "qat-gen4-vf";
+  const text = await run(["status", "--control", rig.path]);
+  assert.equal(text.code, 0, text.err);
+  assert.match(
+    text.out,
+    /^accelerator: qat-gen4-vf 0000:3d:00\.1: failed, epoch 1, 1 failures \(last: ring 0 stopped answering\), 0 resets, 3 sessions, 0 in flight; requests: 40 completed, 2 failed \(re-run in software\), 1 declined, 5 bounced$/m,
+  );
+  assert.match(
+    text.out,
+    /^ {2}QAT: 0 ring pairs in use; bundle services: sym, asym, sym, dc; 17 doorbells, 12 interrupts$/m,
+  );
+  const json = JSON.parse((await run(["status", "--json", "--control", rig.path])).out);
+  assert.equal(json.accelerator.kind, "qat-gen4-vf");
+  assert.equal(json.accelerator.bounced, 5);
+  assert.deepEqual(json.accelerator.qat, {
+    ringPairs: 0,
+    services: ["sym", "asym", "sym", "dc"],
+    doorbells: 17,
+    interrupts: 12,
+  });
 });
 
 Deno.test("cryptobridge vm list, add, remove and stats; exit codes for taken and unknown VMs", async () => {

@@ -56,6 +56,8 @@ export class FakeControl implements DaemonControl {
   addDelayMs = 0;
   /** Whether there is an accelerator. */
   accelerator = true;
+  /** Which kind it is: a QAT VF reports its ring pairs and services beside the common counters. */
+  acceleratorKind: AcceleratorReport["kind"] = "virtio-crypto";
   resets = 0;
   /** When set, `status()` throws it (an internal error). */
   statusFailure: Error | null = null;
@@ -119,17 +121,26 @@ export class FakeControl implements DaemonControl {
   }
 
   #accel(): AcceleratorReport {
+    const qat = this.acceleratorKind === "qat-gen4-vf";
     return {
-      device: "0000:00:04.0",
-      name: "virtio-pci",
-      state: "ready",
+      kind: this.acceleratorKind,
+      device: qat ? "0000:3d:00.1" : "0000:00:04.0",
+      name: qat ? "qat-gen4 0000:3d:00.1" : "virtio-pci",
+      state: qat ? "failed" : "ready",
       epoch: 1,
-      failures: 0,
+      failures: qat ? 1 : 0,
       resets: this.resets,
-      lastFailure: null,
+      lastFailure: qat ? "ring 0 stopped answering" : null,
       sessions: 3,
       inflight: 0,
-      refused: ["SHA1"],
+      completed: 40,
+      failed: 2,
+      declined: 1,
+      bounced: 5,
+      refused: qat ? [] : ["SHA1"],
+      qat: qat
+        ? { ringPairs: 0, services: ["sym", "asym", "sym", "dc"], doorbells: 17, interrupts: 12 }
+        : null,
     };
   }
 }

@@ -171,6 +171,7 @@ export class QatEngine implements CryptoEngine {
       lastFailure: this.#lastFailure,
       refused: [],
       services: [...this.#device.services],
+      ringPairs: ring === null ? 0 : 1,
     };
   }
 

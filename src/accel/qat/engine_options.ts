@@ -126,6 +126,8 @@ export interface QatStats {
   readonly refused: readonly string[];
   /** The services of the VF's bundles, as the PF said. */
   readonly services: readonly string[];
+  /** Ring pairs the engine drives now: 1 while ready, 0 while the device is down (one thread, one pair). */
+  readonly ringPairs: number;
 }
 
 const AES_KEYS = [16, 24, 32];
