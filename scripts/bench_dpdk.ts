@@ -103,7 +103,14 @@ async function round(
     } finally {
       at.vc.hold(false);
     }
-    const d = await once(dpdkBenchCommand(c.mode, c.size, at.vc.socket, at.s));
+    let d: CaseResult;
+    try {
+      d = await once(dpdkBenchCommand(c.mode, c.size, at.vc.socket, at.s));
+    } catch (e) {
+      if (at.vc.alive()) throw e;
+      g.bridge.pop(); // no DPDK figure to pair it with in this round
+      return; // the caller starts DPDK again for the next round
+    }
     g.dpdk.push(d.opsPerSec);
     for (const x of d.departures) g.departures[x.kind] = (g.departures[x.kind] ?? 0) + x.count;
   }
@@ -138,7 +145,7 @@ export async function measureDpdk(
   const binary = o.binary ?? await build();
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-dpdk-" });
   const socket = `${dir}/vhost-crypto.sock`;
-  const vc = await start({ binary, socket, cpu: Number(s.pinServe) });
+  let vc = await start({ binary, socket, cpu: Number(s.pinServe) });
   try {
     const cases: Case[] = DPDK_MODES.flatMap((mode) =>
       sizes.filter((z) => z <= DPDK_MAX_SIZE).map((size) => ({ mode, size }))
@@ -147,12 +154,28 @@ export async function measureDpdk(
     for (let r = 0; r < o.rounds; r++) {
       console.error(`DPDK comparison, round ${r + 1}/${o.rounds}`);
       await round(cases, got, { vc, s });
+      if (!vc.alive()) vc = await restart(vc, { binary, socket, cpu: Number(s.pinServe) });
     }
     return { binary, rounds: o.rounds, rows: cases.map((c, i) => rowOf(c, got[i]!)) };
   } finally {
     await vc.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+// DPDK's example has been seen to exit mid-run (round 3 of 3, 2026-12-06): say so with its last words, start a
+// fresh one for the next round, and keep what the round measured (the generator's run against a dead socket
+// fails and is left out of the medians).
+async function restart(
+  vc: VhostCrypto,
+  o: { readonly binary: string; readonly socket: string; readonly cpu: number },
+): Promise<VhostCrypto> {
+  const tail = (await Deno.readTextFile(vc.log).catch(() => "")).trim().split("\n").slice(-5).join("\n  ");
+  console.error(
+    `warning: vhost_crypto exited during the round; starting it again. Its last lines:\n  ${tail}`,
+  );
+  await vc.stop();
+  return await start(o);
 }
 
 /**

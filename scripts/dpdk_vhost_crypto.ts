@@ -196,6 +196,8 @@ export interface VhostCrypto {
    * is held while another back-end is measured on that CPU. Its socket keeps listening.
    */
   hold(held: boolean): void;
+  /** Whether it is still running (it has been seen to exit mid-run). */
+  alive(): boolean;
 }
 
 /**
@@ -232,13 +234,19 @@ export async function start(
     stdin: "null",
   }).spawn();
   const stop = (): Promise<void> => kill(child, { socket: o.socket, prefix });
-  const exited = child.status.then(() => true);
+  let running = true;
+  const exited = child.status.then(() => {
+    running = false;
+    return true;
+  });
   for (let waited = 0; waited < 10_000; waited += 50) {
     if (await Promise.race([exited, new Promise((r) => setTimeout(() => r(false), 50))])) break;
     if (fileExists(o.socket)) {
       await idleMainThread(child.pid);
-      const hold = (held: boolean): void => child.kill(held ? "SIGSTOP" : "SIGCONT");
-      return { pid: child.pid, socket: o.socket, log, stop, hold };
+      const hold = (held: boolean): void => {
+        if (running) child.kill(held ? "SIGSTOP" : "SIGCONT");
+      };
+      return { pid: child.pid, socket: o.socket, log, stop, hold, alive: () => running };
     }
   }
   await stop();
