@@ -104,7 +104,7 @@ export function drivableKind(bdf: string, sysfs: SysfsAccess = new Sysfs()): Ope
   const fn = readPciFunction(sysfs, bdf);
   const kind = acceleratorKind(fn.vendor, fn.device);
   const reason = notDrivableReason(kind, bdf, idString(fn));
-  if (reason !== null) throw new AcceleratorKindError(kind, bdf, `Cannot drive ${reason}`);
+  if (reason !== null) throw new AcceleratorKindError(kind, bdf, `Cannot drive ${bdf}: ${reason}`);
   return kind as OpenedAccelerator["kind"];
 }
 
