@@ -73,7 +73,10 @@ function misbehaving(device: CryptoDevice, mode: Misbehaviour): Backend {
         patch(vring.queue, mode);
       }
       device.processQueue(vring);
-      if (mode === "suppress-kicks" && vring.index < device.numDataQueues) suppressKicks(vring);
+      // Again after the batch: popping an empty ring wrote `avail_event` back to "kick me".
+      if (mode === "suppress-kicks" && vring.index < device.numDataQueues) {
+        suppressKicks(vring.queue, vring.memory);
+      }
     },
     inflight: (vring) => device.inflight(vring),
     handleDeviceRequest: (request, payload) => device.handleDeviceRequest(request, payload),
@@ -100,6 +103,14 @@ function patch(queue: SplitQueue, mode: Misbehaviour): void {
       mem.write(usedSlot(queue, at), saved);
       writeUsedElem(mem, usedSlot(queue, head), head, len);
     };
+  } else if (mode === "suppress-kicks") {
+    // Before completions are published, too: a driver woken by them must already see "no kick needed", or it
+    // kicks and the device never has to be rescued (a race the loaded CI machine lost).
+    const publishUsed = queue.publishUsed.bind(queue);
+    queue.publishUsed = (mem) => {
+      suppressKicks(queue, mem);
+      publishUsed(mem);
+    };
   } else if (mode === "spurious-call" || mode === "no-call") {
     const needs = queue.needsNotification.bind(queue);
     queue.needsNotification = (mem) => {
@@ -110,8 +121,7 @@ function patch(queue: SplitQueue, mode: Misbehaviour): void {
 }
 
 /** Writes `avail_event` far ahead and sets VRING_USED_F_NO_NOTIFY: "no kick needed", though none is polled for. */
-function suppressKicks(vring: VringHandle): void {
-  const { queue, memory } = vring;
+function suppressKicks(queue: SplitQueue, memory: GuestMemory): void {
   const used = queue.addresses!.used;
   const word = new Uint8Array(2);
   new DataView(word.buffer).setUint16(0, (queue.nextAvail + 0x8000) & 0xffff, true);

@@ -48,7 +48,13 @@ async function daemon(flags: readonly string[], args: readonly string[], ready: 
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  if (!done) child.kill("SIGTERM");
+  try {
+    if (!done) child.kill("SIGTERM");
+  } catch (e) {
+    // It ended between the last look and the kill (a run that lacks a permission exits at once): `done` is set
+    // by a callback that has not run yet.
+    if (!(e instanceof TypeError)) throw e;
+  }
   const out = await output;
   return { code: out.code, out: decode(out.stdout), err: decode(out.stderr) };
 }
