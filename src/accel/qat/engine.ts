@@ -1,7 +1,7 @@
 /**
  * `QatEngine`: a QAT gen4 VF as a `CryptoEngine`, composing the device side (`QatDevice`) and one ring pair's
- * data path (`QatRingPair`) in one thread, as today's daemon runs; the VM threads of the many-VMs daemon will
- * each take a ring pair's ticket instead. Like `VirtioPciEngine` it is asynchronous (`PENDING`, then
+ * data path (`QatRingDriver`, which a VM thread's `QatClient` shares) in one thread: what the self-test and an
+ * embedder's inline daemon use; the daemon's VM threads each take a ring pair's ticket from `QatHost` instead. Like `VirtioPciEngine` it is asynchronous (`PENDING`, then
  * `op.complete`), answers `ENGINE_FAILED` for what the hardware path does not cover or could not do (the router
  * runs it in software), and BADMSG for a GCM tag the device found wrong.
  *
@@ -22,15 +22,12 @@ import {
   type CryptoEngine,
   type CryptoOp,
   type DmaRegion,
-  ENGINE_FAILED,
   EngineError,
   type EngineSession,
-  PENDING,
   type SessionParams,
 } from "../../engine/mod.ts";
-import { EPOLLIN, type Reactor } from "../../os/mod.ts";
-import { Status } from "../../spec/virtio_crypto.ts";
-import { checkSession, EngineMonitor, GuestIovaMap, VmDmaMap } from "../virtio_pci/mod.ts";
+import type { Reactor } from "../../os/mod.ts";
+import { checkSession, GuestIovaMap, VmDmaMap } from "../virtio_pci/mod.ts";
 import { QatDevice } from "./device.ts";
 import {
   qatCapabilities,
@@ -42,9 +39,8 @@ import {
   shapeOf,
 } from "./engine_options.ts";
 import type { QatPort } from "./port.ts";
-import { type Finish, QatRingPair } from "./ring_pair.ts";
-import { QatSession } from "./session.ts";
-import { planSession } from "./session_plan.ts";
+import { QatRingDriver } from "./ring_driver.ts";
+import type { QatSession } from "./session.ts";
 
 const log = getLogger(["cryptobridge", "accel"]);
 
@@ -54,24 +50,14 @@ export class QatEngine implements CryptoEngine {
   readonly #port: QatPort;
   readonly #device: QatDevice;
   readonly #options: ResolvedQatOptions;
-  readonly #reactor: Reactor | null;
   readonly #dma: VmDmaMap;
+  readonly #driver: QatRingDriver;
   #guest = new GuestIovaMap();
   readonly #caps: Capabilities;
-  readonly #monitor: EngineMonitor;
-  readonly #onFinish: Finish = (op, s, status) => this.#finish(op, s, status);
-  readonly #flushTask = (): void => {
-    this.#flushScheduled = false;
-    this.flush();
-  };
-  #ring: QatRingPair | null = null;
-  #token = -1;
   #state: QatState = "ready";
-  #flushScheduled = false;
   #failedAt = 0;
   #failures = 0;
   #lastFailure: string | null = null;
-  #counts = { sessions: 0, completed: 0, failed: 0, declined: 0, interrupts: 0, bounced: 0, doorbells: 0 };
 
   private constructor(
     port: QatPort,
@@ -83,13 +69,16 @@ export class QatEngine implements CryptoEngine {
     this.#port = port;
     this.#device = device;
     this.#options = options;
-    this.#reactor = reactor;
     this.#dma = new VmDmaMap(port.dma, port.name);
     this.#caps = qatCapabilities(`Intel QAT gen4 VF ${port.name}`);
-    this.#monitor = new EngineMonitor({
-      periodMs: options.watchdogMs,
-      tick: () => this.#watch(),
-      poll: options.completions === "poll" ? () => this.#pollLoop() : null,
+    this.#driver = new QatRingDriver({
+      owner: this,
+      completions: options.completions,
+      reactor,
+      requestTimeoutMs: options.requestTimeoutMs,
+      watchdogMs: options.watchdogMs,
+      onFailure: (reason) => this.#fail(reason),
+      check: () => this.#checkHealth(),
     });
   }
 
@@ -124,27 +113,7 @@ export class QatEngine implements CryptoEngine {
   // The data path of the device's first ticket, and its interrupt in the reactor.
   #attach(): void {
     const ticket = this.#device.tickets[0]!;
-    this.#ring = QatRingPair.fromTicket(ticket, this.#guest);
-    const efd = this.#device.eventfdOf(ticket);
-    if (this.#reactor !== null && efd !== null) {
-      this.#token = this.#reactor.add(efd.fd, EPOLLIN, () => {
-        efd.consume();
-        this.#counts.interrupts++;
-        this.poll();
-        this.#ring?.armInterrupt();
-      });
-    }
-  }
-
-  #detach(): void {
-    if (this.#token >= 0) this.#reactor?.remove(this.#token);
-    this.#token = -1;
-    const ring = this.#ring;
-    if (ring !== null) {
-      this.#counts.bounced += ring.counters.bounced;
-      this.#counts.doorbells += ring.counters.doorbells;
-    }
-    this.#ring = null;
+    this.#driver.attach(ticket, this.#guest, this.#device.eventfdOf(ticket));
   }
 
   /** `ready`, `failed` (sessions go to software) or `closed`. */
@@ -154,24 +123,23 @@ export class QatEngine implements CryptoEngine {
 
   /** A snapshot of the counters. */
   stats(): QatStats {
-    const ring = this.#ring;
-    const c = this.#counts;
+    const c = this.#driver.counts();
     return {
       state: this.#state,
       epoch: this.#device.epoch,
       sessions: c.sessions,
-      inflight: ring?.inflight ?? 0,
+      inflight: this.#driver.inflight,
       completed: c.completed,
       failed: c.failed,
       declined: c.declined,
-      bounced: c.bounced + (ring?.counters.bounced ?? 0),
-      doorbells: c.doorbells + (ring?.counters.doorbells ?? 0),
+      bounced: c.bounced,
+      doorbells: c.doorbells,
       interrupts: c.interrupts,
       failures: this.#failures,
       lastFailure: this.#lastFailure,
       refused: [],
       services: [...this.#device.services],
-      ringPairs: ring === null ? 0 : 1,
+      ringPairs: this.#driver.ring === null ? 0 : 1,
     };
   }
 
@@ -186,59 +154,26 @@ export class QatEngine implements CryptoEngine {
     checkSession(this.#caps, params);
     this.#maybeRestart();
     if (this.#state === "ready") this.#checkHealth();
-    const ring = this.#ring;
-    if (this.#state !== "ready" || ring === null) {
+    if (this.#state !== "ready" || this.#driver.ring === null) {
       throw new EngineError(
         "unavailable",
         `Cannot create session: ${this.#lastFailure ?? "the QAT is down"}`,
       );
     }
-    const facts = planSession(params);
-    try {
-      const session = ring.createSession(this, params, facts);
-      this.#counts.sessions++;
-      return session;
-    } finally {
-      // The HMAC midstates are in the descriptor now; no other copy stays.
-      const auth = facts.plan.auth;
-      if (auth !== null && auth.state2 !== null) {
-        auth.state1.fill(0);
-        auth.state2.fill(0);
-      }
-    }
+    return this.#driver.createSession(params);
   }
 
   closeSession(session: EngineSession): void {
-    const s = session as QatSession;
-    if (!(s instanceof QatSession) || s.engine !== this || s.closed) return;
-    s.closed = true;
-    this.#counts.sessions--;
-    if (s.inflight === 0) this.#ring?.destroySession(s);
+    this.#driver.closeSession(session as QatSession);
   }
 
   submit(op: CryptoOp): number {
-    const s = op.session as QatSession | null;
-    if (!(s instanceof QatSession) || s.engine !== this || s.closed) return Status.INVSESS;
-    const ring = this.#ring;
-    if (ring === null || s.epoch !== ring.epoch) return ENGINE_FAILED;
-    const status = ring.submit(op, s);
-    if (status !== PENDING) {
-      if (status === ENGINE_FAILED) this.#counts.declined++;
-      return status;
-    }
-    s.inflight++;
-    this.#monitor.busy();
-    if (this.#options.completions === "caller") this.flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flushTask);
-    }
-    return PENDING;
+    return this.#driver.submit(op);
   }
 
   /** Rings the doorbell for the requests submitted since the last one (batched automatically except "caller"). */
   flush(): void {
-    this.#ring?.flush();
+    this.#driver.flush();
   }
 
   /**
@@ -247,44 +182,7 @@ export class QatEngine implements CryptoEngine {
    * @returns How many completed.
    */
   poll(): number {
-    const ring = this.#ring;
-    if (ring === null) return 0;
-    try {
-      const n = ring.reap(this.#onFinish);
-      if (ring.unpublished) ring.flush(); // backlogged requests took the freed slots
-      return n;
-    } catch (e) {
-      this.#fail(`the device broke its response ring: ${(e as Error).message}`);
-      return 0;
-    }
-  }
-
-  #finish(op: CryptoOp, s: QatSession, status: number): void {
-    s.inflight--;
-    if (status === ENGINE_FAILED) this.#counts.failed++;
-    else this.#counts.completed++;
-    if (s.closed && s.inflight === 0) this.#ring?.destroySession(s);
-    if ((this.#ring?.inflight ?? 0) === 0) this.#monitor.idle();
-    op.complete(op, status);
-  }
-
-  #pollLoop(): boolean {
-    this.poll();
-    return (this.#ring?.inflight ?? 0) > 0;
-  }
-
-  // The watchdog: completions (a lost interrupt), the device's health, the oldest request's age.
-  #watch(): void {
-    this.poll();
-    const ring = this.#ring;
-    if (ring === null || ring.inflight === 0) return this.#monitor.idle();
-    if (!this.#checkHealth()) return;
-    const age = performance.now() - ring.oldestSubmit();
-    if (age > this.#options.requestTimeoutMs) {
-      this.#fail(
-        `ring ${ring.name} stopped answering: a request got no response within ${this.#options.requestTimeoutMs} ms`,
-      );
-    }
+    return this.#driver.poll();
   }
 
   #checkHealth(): boolean {
@@ -304,7 +202,6 @@ export class QatEngine implements CryptoEngine {
     this.#failedAt = performance.now();
     this.#failures++;
     this.#lastFailure = reason;
-    this.#monitor.idle();
     log.error("accelerator {name} failed: {reason}; its requests and new sessions go to software", {
       name: this.name,
       reason,
@@ -312,15 +209,7 @@ export class QatEngine implements CryptoEngine {
     this.#device.stop();
     this.#dma.suspend(); // kept for the restart, at the same IOVAs
     this.#guest = new GuestIovaMap();
-    const ring = this.#ring;
-    this.#detach();
-    if (ring === null || !complete) return;
-    try {
-      ring.reap(this.#onFinish); // answered before the failure: those results are good
-    } catch {
-      // a broken response ring: everything goes to software below
-    }
-    ring.failAll(this.#onFinish);
+    this.#driver.detach(complete);
   }
 
   #maybeRestart(): void {
@@ -356,11 +245,11 @@ export class QatEngine implements CryptoEngine {
    */
   setGuestMemory(regions: readonly DmaRegion[]): void {
     if (this.#state === "closed") return;
-    if (this.#state === "ready" && (this.#ring?.inflight ?? 0) > 0) {
+    if (this.#state === "ready" && this.#driver.inflight > 0) {
       this.#fail("the guest memory table changed with requests in flight", false);
     }
     this.#guest = new GuestIovaMap(this.#dma.set(regions));
-    if (this.#ring !== null) this.#ring.guest = this.#guest;
+    this.#driver.guest = this.#guest;
   }
 
   /** The guest regions mapped for the device now, as `[gpa, end, iova]` (logs, tests). */
@@ -377,8 +266,7 @@ export class QatEngine implements CryptoEngine {
   close(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#monitor.idle();
-    this.#detach();
+    this.#driver.close();
     this.#dma.clear();
     this.#device.close();
     if (this.#options.ownsPort) this.#port.close();
