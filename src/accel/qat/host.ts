@@ -207,10 +207,12 @@ export class QatHost {
       detached: () => {
         vm().released = true;
       },
+      // Also when another VM's session restarted the device and this VM's `up` event is still on its way: the
+      // grant is the same, and the client ignores the event for an epoch it already drives.
       restart: () => {
         const v = vm();
         this.#maybeRestart(v);
-        return this.#status === "ready" && v.released ? this.#take(v) : null;
+        return this.#take(v);
       },
     };
   }
