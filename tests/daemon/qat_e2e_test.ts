@@ -9,13 +9,16 @@
  *
  * The faults: a response with an error bit, and a ring that stops answering (the driver's watchdog gives the
  * request back); in both the guest gets the vector's answer, served in software, and the report (and, for the
- * device failure, the metrics scrape) shows it.
+ * device failure, the metrics scrape) shows it. Last, `accelerator.reset` over the control socket: the reset is
+ * found by the host's watchdog, the guest's answer comes from software, and a session made after the host's
+ * retry time restarts the VF (epoch 2) and runs on it again.
  * Nothing asserts how long anything took.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import type { AcceleratorReport } from "../../src/control/mod.ts";
 import { aeadRequest, cipherRequest, hashRequest, macRequest } from "../../src/frontend/mod.ts";
 import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
@@ -194,4 +197,35 @@ Deno.test("daemon on the QAT model: a ring that stops answering fails the device
   const vm = await rig.vmStats();
   assert.equal(vm.byStatus["ok"], 3);
   assert.deepEqual(vm.byPath.accelerator.requests + vm.byPath.software.requests, 3);
+});
+
+Deno.test("daemon on the QAT model: accelerator.reset over the control socket; the guest keeps its answers, status shows the failure, a later session restarts the VF", async () => {
+  await using rig = await startQatRig();
+  const d = rig.driver;
+  const cbc = await ctrlSession(d, { service: "cipher", algo: CipherAlgo.AES_CBC, key: hex(CBC.key), op: 1 });
+  assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext);
+  const reset = await rig.client.call<AcceleratorReport>("accelerator.reset");
+  assert.equal(reset.kind, "qat-gen4-vf");
+  // The reset ring never answers: the host's watchdog finds the function reset, the request is re-run in software.
+  assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext);
+  const down = await rig.accelerator();
+  assert.equal(down.state, "failed");
+  assert.equal(down.failures, 1);
+  assert.match(down.lastFailure ?? "", /reset/);
+  assert.equal(down.qat?.ringPairs, 0);
+
+  await new Promise((r) => setTimeout(r, 1100)); // the host's retryMs (default 1000 ms)
+  const executed = rig.model.counts.requests;
+  const again = await ctrlSession(d, {
+    service: "cipher",
+    algo: CipherAlgo.AES_CBC,
+    key: hex(CBC.key),
+    op: 1,
+  });
+  assert.equal(await cbcEncrypt(d, again), CBC.ciphertext);
+  assert.equal(rig.model.counts.requests, executed + 1, "the new session's request ran on the restarted VF");
+  const up = await rig.accelerator();
+  assert.deepEqual([up.state, up.epoch, up.resets, up.qat?.ringPairs], ["ready", 2, 1, 1]);
+  const vm = await rig.vmStats();
+  assert.equal(vm.byStatus["ok"], 3);
 });
