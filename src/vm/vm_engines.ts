@@ -95,6 +95,17 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
     };
   }
   const client = new VirtioPciClient({ ticket, control, reactor: ctx.reactor });
+  return routed(ctx, software, pathOf, client, (event) => client.onEvent(event as AccelEvent));
+}
+
+// The client behind a router with the software engine; its counters are this VM's accelerator counters.
+function routed(
+  ctx: VmEnginesContext,
+  software: SoftwareEngine,
+  pathOf: (s: EngineSession) => ServedPath,
+  client: CryptoEngine & { stats(): object },
+  onAccelEvent: (event: unknown) => void,
+): VmEngines {
   const router = new RouterEngine(client, software);
   return {
     engine: router,
@@ -102,7 +113,7 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
     pathOf,
     calibration: applyRoute(router, ctx.init.serving.route ?? "accel-first", ctx.init.config.name),
     accelerator: () => ({ ...client.stats() }),
-    onAccelEvent: (event) => client.onEvent(event as AccelEvent),
+    onAccelEvent,
     close: () => router.close(),
   };
 }
@@ -117,16 +128,7 @@ function qatEngines(
 ): VmEngines {
   const control = qatCallControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
   const client = new QatClient(ticket, control, ctx.reactor);
-  const router = new RouterEngine(client, software);
-  return {
-    engine: router,
-    router,
-    pathOf,
-    calibration: applyRoute(router, ctx.init.serving.route ?? "accel-first", ctx.init.config.name),
-    accelerator: () => ({ ...client.stats() }),
-    onAccelEvent: (event) => client.onEvent(event as QatAccelEvent),
-    close: () => router.close(),
-  };
+  return routed(ctx, software, pathOf, client, (event) => client.onEvent(event as QatAccelEvent));
 }
 
 /**

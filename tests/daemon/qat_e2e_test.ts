@@ -229,3 +229,40 @@ Deno.test("daemon on the QAT model: accelerator.reset over the control socket; t
   const vm = await rig.vmStats();
   assert.equal(vm.byStatus["ok"], 3);
 });
+
+Deno.test("daemon on the QAT model: a GCM tag the VF finds wrong is BADMSG from the VM's ring pair, the right one decrypts", async () => {
+  await using rig = await startQatRig();
+  const d = rig.driver;
+  const aadLen = GCM.aad.length / 2;
+  const gcm = await ctrlSession(d, {
+    service: "aead",
+    algo: AeadAlgo.GCM,
+    key: hex(GCM.key),
+    tagLen: 16,
+    aadLen,
+    op: 2,
+  });
+  const decrypt = async (ctTag: Uint8Array) =>
+    await send(
+      d,
+      aeadRequest(gcm, false, {
+        ivLen: 12,
+        aadLen,
+        srcLen: ctTag.length,
+        dstLen: ctTag.length - 16,
+        tagLen: 16,
+      }),
+      { iv: hex(GCM.nonce), src_data: ctTag, aad: hex(GCM.aad) },
+    );
+  const wrong = hex(GCM.ciphertext + GCM.tag);
+  wrong[wrong.length - 1]! ^= 0x01;
+  assert.equal((await decrypt(wrong)).status, Status.BADMSG);
+  const right = await decrypt(hex(GCM.ciphertext + GCM.tag));
+  assert.equal(right.status, Status.OK);
+  assert.equal(toHex(right.out.dst_data!), GCM.plaintext);
+  assert.equal(rig.model.counts.requests, 2, "the VF checked both tags itself");
+  const router = await rig.router();
+  assert.deepEqual([router.accelRequests, router.softwareRequests, router.fallbacks.failed], [2, 0, 0]);
+  const vm = await rig.vmStats();
+  assert.deepEqual([vm.byStatus["badmsg"], vm.byStatus["ok"]], [1, 1]);
+});

@@ -8,7 +8,7 @@
 
 import type { Reactor } from "../../os/mod.ts";
 import type { DmaRegion } from "../../engine/mod.ts";
-import type { CapabilitiesWire, IovaEntry } from "../virtio_pci/mod.ts";
+import type { CapabilitiesWire, HostStats, IovaEntry } from "../virtio_pci/mod.ts";
 import type { QatEngineOptions } from "./engine_options.ts";
 import type { QatRingPairWire } from "./ticket.ts";
 
@@ -82,29 +82,16 @@ export interface QatHostOptions extends Omit<QatEngineOptions, "completions" | "
   readonly reactor?: Reactor;
 }
 
-/** The host's counters (the shape of the virtio-crypto host's, with the VF's own). */
-export interface QatHostStats {
+/**
+ * The host's counters: the virtio-crypto host's (`queues` are the VF's ring pairs; a VM's `queue` is its ring
+ * pair's bundle, or null when it is served in software), with the VF's own.
+ */
+export interface QatHostStats extends HostStats {
   readonly kind: "qat-gen4-vf";
-  readonly state: string;
-  readonly epoch: number;
-  readonly failures: number;
-  readonly lastFailure: string | null;
-  readonly refused: readonly string[];
-  /** Ring pairs the VF gives (one per VM). */
-  readonly queues: number;
+  /** Ring pairs driven by a VM now (0 while the VF is down). */
   readonly ringPairs: number;
   /** The services of the VF's bundles, as the PF said. */
   readonly services: readonly string[];
-  readonly sessions: number;
-  readonly capacity: number | null;
   /** VMs served in software because no ring pair was left when they attached. */
   readonly softwareVms: number;
-  readonly vms: readonly {
-    readonly name: string;
-    /** Its ring pair's bundle, or null (served in software). */
-    readonly queue: number | null;
-    readonly shared: boolean;
-    readonly sessions: number;
-    readonly inflight: number;
-  }[];
 }
