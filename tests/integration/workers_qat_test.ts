@@ -14,85 +14,10 @@
  */
 
 import assert from "node:assert/strict";
-import { createCipheriv } from "node:crypto";
-import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
-import { type Daemon, runDaemon } from "../../src/daemon/daemon.ts";
-import { buildRequest, cipherRequest, VirtioCryptoDriver } from "../../src/frontend/mod.ts";
-import type { QatClientStats, QatHostStats } from "../../src/accel/qat/mod.ts";
-import type { VmSnapshot } from "../../src/vm/vm_service.ts";
-import { FakeQatVf } from "../_fixtures/fake_qat_vf.ts";
-import { toHex } from "./_daemon.ts";
-
-const KEY = new Uint8Array(16).map((_, i) => 0x50 + i);
-
-function expected(iv: Uint8Array, pt: Uint8Array): string {
-  const c = createCipheriv("aes-128-cbc", KEY, iv).setAutoPadding(false);
-  return Buffer.concat([c.update(pt), c.final()]).toString("hex");
-}
-
-async function withQatVms(
-  names: readonly string[],
-  body: (daemon: Daemon, drivers: VirtioCryptoDriver[], model: FakeQatVf) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "cryptobridge-vms-qat-" });
-  const model = new FakeQatVf();
-  model.start();
-  const daemon = runDaemon({
-    vms: names.map((name) => ({ name, socket: `${dir}/${name}.sock` })),
-    device: "0000:3d:00.1",
-    openQatPort: () => model,
-    logLevel: "error",
-  });
-  const drivers: VirtioCryptoDriver[] = [];
-  try {
-    await daemon.ready;
-    for (const name of names) {
-      drivers.push(await VirtioCryptoDriver.open({ path: `${dir}/${name}.sock`, qemuFeatures: true }));
-    }
-    await body(daemon, drivers, model);
-  } finally {
-    for (const d of drivers) await d.close();
-    await daemon.stop();
-    model.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function session(driver: VirtioCryptoDriver): Promise<bigint> {
-  return driver.createSessionVhost({ service: "cipher", algo: CipherAlgo.AES_CBC, key: KEY, op: 1 }, "B");
-}
-
-// One CBC encryption of a request-specific IV and plaintext; its status, and whether the output is OpenSSL's.
-async function encrypt(driver: VirtioCryptoDriver, id: bigint, i: number): Promise<[number, boolean]> {
-  const n = 16 * (1 + (i % 32));
-  const iv = new Uint8Array(16).map((_, j) => (i * 3 + j) & 0xff);
-  const pt = new Uint8Array(n).map((_, j) => (i * 7 + j) & 0xff);
-  const parts = buildRequest(cipherRequest(id, true, iv, n), driver.layout, { iv, src_data: pt });
-  const c = await driver.submit(0, parts.out, parts.in, { indirect: true });
-  return [c.status, c.status === Status.OK && toHex(c.in[0]!) === expected(iv, pt)];
-}
-
-// `count` requests, 8 at a time, on a new session; how many came back right.
-async function encryptMany(driver: VirtioCryptoDriver, count: number, seed: number): Promise<number> {
-  const id = await session(driver);
-  let right = 0;
-  for (let i = 0; i < count; i += 8) {
-    const done = await Promise.all(Array.from({ length: 8 }, (_, k) => encrypt(driver, id, seed + i + k)));
-    right += done.filter(([, ok]) => ok).length;
-  }
-  return right;
-}
-
-function client(vm: VmSnapshot): QatClientStats {
-  assert.notEqual(vm.accelerator, null, `${vm.name} has no accelerator counters`);
-  return vm.accelerator as unknown as QatClientStats;
-}
-
-function host(snapshot: { readonly accelerator: unknown }): QatHostStats {
-  const h = snapshot.accelerator as QatHostStats;
-  assert.equal(h.kind, "qat-gen4-vf");
-  return h;
-}
+import { Status } from "../../src/spec/virtio_crypto.ts";
+import type { VirtioCryptoDriver } from "../../src/frontend/mod.ts";
+import type { QatClientStats } from "../../src/accel/qat/mod.ts";
+import { client, encrypt, encryptMany, host, session, withQatVms } from "./_qat_vms.ts";
 
 Deno.test("two QAT VMs on two threads: a ring pair each, every output OpenSSL's, both served by the device", async () => {
   await withQatVms(["a", "b"], async (daemon, drivers, model) => {
