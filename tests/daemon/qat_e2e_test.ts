@@ -1,7 +1,7 @@
 /**
  * Issue 11, end to end: the daemon with the QAT gen4 VF model as its accelerator (the VF on the main thread, the
- * VM on its own thread driving a ring pair of its own, as `serve --device` serves a QAT VF), driven by the project's own vhost-user front-end over a real unix socket
- * and memfd guest RAM. Published known-answer vectors go through the guest's rings: AES-CBC and AES-CTR (NIST
+ * VM on its own thread driving a ring pair of its own, as `serve --device` serves a QAT VF), driven by the
+ * project's own vhost-user front-end over a real unix socket and memfd guest RAM. Published known-answer vectors go through the guest's rings: AES-CBC and AES-CTR (NIST
  * SP 800-38A F.2.1, F.5.1), AES-GCM (GCM spec test case 4, adopted by SP 800-38D), HMAC-SHA-256 (RFC 4231 test
  * case 2), which the QAT path claims, and SHA-1 (FIPS 180-4), which it does not, so the router serves it in
  * software. Every output is checked against its vector; the router's counters, the model's own request count

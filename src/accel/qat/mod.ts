@@ -9,8 +9,9 @@
  *
  * `QatHost` keeps the device on the daemon's main thread and hands each VM's thread a ring pair of its own;
  * `QatClient` is that VM's engine over it. `QatEngine` composes the device and one ring pair in one thread (the
- * self-test, an embedder's inline daemon); it and the client share the per-ring logic (`QatRingDriver`). The driver follows DPDK's and qatlib's reading of
- * the hardware interface (qat-gen4.md); it has been tested against a model of a VF, not on hardware.
+ * self-test, an embedder's inline daemon); it and the client share the per-ring logic (`QatRingDriver`). The
+ * driver follows DPDK's and qatlib's reading of the hardware interface (qat-gen4.md); it has been tested against
+ * a model of a VF, not on hardware.
  *
  * @example Drive a VF bound to vfio-pci, behind a router with the software engine
  * ```ts ignore
