@@ -54,9 +54,13 @@ export function acceleratorReport(
     inflight: h.vms.reduce((a, v) => a + v.inflight, 0),
     ...requests,
     refused: [...h.refused],
-    qat: qat === null
-      ? null
-      : { ringPairs: qat.ringPairs, services: [...qat.services], doorbells, interrupts },
+    qat: qat === null ? null : {
+      ringPairs: qat.ringPairs,
+      softwareVms: qat.softwareVms,
+      services: [...qat.services],
+      doorbells,
+      interrupts,
+    },
   };
 }
 
@@ -81,6 +85,7 @@ function inlineReport(engine: AcceleratorEngine, device: string | null): Acceler
     refused: [...s.refused],
     qat: qat === null ? null : {
       ringPairs: qat.ringPairs,
+      softwareVms: 0, // one engine on the calling thread serves every VM
       services: [...qat.services],
       doorbells: qat.doorbells,
       interrupts: qat.interrupts,

@@ -17,6 +17,7 @@ import assert from "node:assert/strict";
 import { Status } from "../../src/spec/virtio_crypto.ts";
 import type { VirtioCryptoDriver } from "../../src/frontend/mod.ts";
 import type { QatClientStats } from "../../src/accel/qat/mod.ts";
+import { acceleratorReport } from "../../src/daemon/accel_report.ts";
 import { client, encrypt, encryptMany, host, session, withQatVms } from "./_qat_vms.ts";
 
 Deno.test("two QAT VMs on two threads: a ring pair each, every output OpenSSL's, both served by the device", async () => {
@@ -63,6 +64,8 @@ Deno.test("a QAT VM past the VF's ring pairs is served in software and its count
     for (const vm of snap.vms.slice(0, 2)) assert.equal(vm.router!.accelRequests, 16);
     const h = host(snap);
     assert.equal(h.softwareVms, 1);
+    const report = acceleratorReport(daemon, null, snap.vms)!; // what `status` reports
+    assert.deepEqual([report.kind, report.qat!.ringPairs, report.qat!.softwareVms], ["qat-gen4-vf", 2, 1]);
     assert.deepEqual(h.vms.map((v) => v.queue === null), [false, false, true]);
   });
 });
