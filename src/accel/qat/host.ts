@@ -21,7 +21,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Capabilities } from "../../engine/mod.ts";
+import { type Capabilities, EngineError } from "../../engine/mod.ts";
 import { capabilitiesToWire, VmDmaMap } from "../virtio_pci/mod.ts";
 import { BUNDLES } from "./csr.ts";
 import { QatDevice } from "./device.ts";
@@ -196,7 +196,8 @@ export class QatHost {
   control(id: number): QatVmControl {
     const vm = (): QatVmRecord => {
       const v = this.#vms.get(id);
-      if (v === undefined) throw new Error(`Cannot serve VM ${id}: it is not attached`);
+      if (v === undefined) throw new EngineError("unavailable", `Cannot serve VM ${id}: it is not attached`);
+      if (this.#status === "closed") throw new EngineError("unavailable", "Cannot serve: the QAT is closed");
       return v;
     };
     return {

@@ -37,9 +37,9 @@ interface Vm {
   deliver(): void;
 }
 
-function attach(host: QatHost, name: string): Vm {
+function attach(host: QatHost, name: string, quota: number | null = null): Vm {
   const events: QatAccelEvent[] = [];
-  const ticket = host.attach(name, (e) => events.push(e));
+  const ticket = host.attach(name, (e) => events.push(e), quota);
   const client = new QatClient(ticket, host.control(ticket.vm), null);
   const fd = createMemfd(`qat-host-${name}`, SIZE);
   const ram = Mapping.fromFd(fd.raw, SIZE);
@@ -188,6 +188,21 @@ Deno.test("QatHost: a VM that goes away leaves its ring pair reset for the next 
     assert.equal(d.ticket.grant!.ring.bundle, bundle);
     assert.equal(encrypt(d, session(d), r.model), RIGHT);
     assert.equal(r.host.stats().softwareVms, 0);
+  } finally {
+    close(r);
+  }
+});
+
+Deno.test("QatHost: a VM's session quota holds on its ring pair (the router counts the rest as quota)", () => {
+  const r = rig();
+  try {
+    const a = attach(r.host, "capped", 1);
+    r.vms.push(a);
+    const first = session(a);
+    assert.throws(() => session(a), (e) => e instanceof EngineError && e.kind === "quota");
+    a.client.closeSession(first);
+    assert.equal(encrypt(a, session(a), r.model), RIGHT, "a closed session gives its place back");
+    assert.equal(r.host.stats().vms[0]!.sessions, 1);
   } finally {
     close(r);
   }
