@@ -16,7 +16,6 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
 import {
   type Capabilities,
   type CryptoEngine,
@@ -38,11 +37,10 @@ import {
   resolveQatOptions,
   shapeOf,
 } from "./engine_options.ts";
+import { QatLifecycle } from "./lifecycle.ts";
 import type { QatPort } from "./port.ts";
 import { QatRingDriver } from "./ring_driver.ts";
 import type { QatSession } from "./session.ts";
-
-const log = getLogger(["cryptobridge", "accel"]);
 
 /** The QAT gen4 accelerator engine. */
 export class QatEngine implements CryptoEngine {
@@ -54,10 +52,7 @@ export class QatEngine implements CryptoEngine {
   readonly #driver: QatRingDriver;
   #guest = new GuestIovaMap();
   readonly #caps: Capabilities;
-  #state: QatState = "ready";
-  #failedAt = 0;
-  #failures = 0;
-  #lastFailure: string | null = null;
+  readonly #life: QatLifecycle;
 
   private constructor(
     port: QatPort,
@@ -71,6 +66,7 @@ export class QatEngine implements CryptoEngine {
     this.#options = options;
     this.#dma = new VmDmaMap(port.dma, port.name);
     this.#caps = qatCapabilities(`Intel QAT gen4 VF ${port.name}`);
+    this.#life = new QatLifecycle(this.name, device, options.retryMs);
     this.#driver = new QatRingDriver({
       owner: this,
       completions: options.completions,
@@ -118,14 +114,14 @@ export class QatEngine implements CryptoEngine {
 
   /** `ready`, `failed` (sessions go to software) or `closed`. */
   get state(): QatState {
-    return this.#state;
+    return this.#life.state;
   }
 
   /** A snapshot of the counters. */
   stats(): QatStats {
     const c = this.#driver.counts();
     return {
-      state: this.#state,
+      state: this.#life.state,
       epoch: this.#device.epoch,
       sessions: c.sessions,
       inflight: this.#driver.inflight,
@@ -135,8 +131,8 @@ export class QatEngine implements CryptoEngine {
       bounced: c.bounced,
       doorbells: c.doorbells,
       interrupts: c.interrupts,
-      failures: this.#failures,
-      lastFailure: this.#lastFailure,
+      failures: this.#life.failures,
+      lastFailure: this.#life.lastFailure,
       refused: [],
       services: [...this.#device.services],
       ringPairs: this.#driver.ring === null ? 0 : 1,
@@ -148,16 +144,16 @@ export class QatEngine implements CryptoEngine {
   }
 
   createSession(params: SessionParams): EngineSession {
-    if (this.#state === "closed") {
+    if (this.#life.state === "closed") {
       throw new EngineError("unavailable", "Cannot create session: the engine is closed");
     }
     checkSession(this.#caps, params);
-    this.#maybeRestart();
-    if (this.#state === "ready") this.#checkHealth();
-    if (this.#state !== "ready" || this.#driver.ring === null) {
+    if (this.#life.restart()) this.#resume();
+    if (this.#life.state === "ready") this.#checkHealth();
+    if (this.#life.state !== "ready" || this.#driver.ring === null) {
       throw new EngineError(
         "unavailable",
-        `Cannot create session: ${this.#lastFailure ?? "the QAT is down"}`,
+        `Cannot create session: ${this.#life.lastFailure ?? "the QAT is down"}`,
       );
     }
     return this.#driver.createSession(params);
@@ -197,42 +193,17 @@ export class QatEngine implements CryptoEngine {
    * ENGINE_FAILED (or abandon it when its memory is going away).
    */
   #fail(reason: string, complete = true): void {
-    if (this.#state !== "ready") return;
-    this.#state = "failed";
-    this.#failedAt = performance.now();
-    this.#failures++;
-    this.#lastFailure = reason;
-    log.error("accelerator {name} failed: {reason}; its requests and new sessions go to software", {
-      name: this.name,
-      reason,
-    });
-    this.#device.stop();
+    if (!this.#life.fail(reason)) return;
     this.#dma.suspend(); // kept for the restart, at the same IOVAs
     this.#guest = new GuestIovaMap();
     this.#driver.detach(complete);
   }
 
-  #maybeRestart(): void {
-    if (this.#state !== "failed" || performance.now() - this.#failedAt < this.#options.retryMs) return;
-    if (this.#device.vanished) return;
-    try {
-      this.#device.restart();
-      this.#dma.resume();
-      this.#guest = new GuestIovaMap(this.#dma.entries);
-      this.#attach();
-      this.#state = "ready";
-      log.info("accelerator {name} restarted (epoch {epoch})", {
-        name: this.name,
-        epoch: this.#device.epoch,
-      });
-    } catch (e) {
-      this.#failedAt = performance.now();
-      this.#device.stop();
-      log.warn("accelerator {name} cannot restart yet: {error}", {
-        name: this.name,
-        error: (e as Error).message,
-      });
-    }
+  // The device restarted: guest RAM mapped again, the new epoch's ring pair driven.
+  #resume(): void {
+    this.#dma.resume();
+    this.#guest = new GuestIovaMap(this.#dma.entries);
+    this.#attach();
   }
 
   /**
@@ -244,8 +215,8 @@ export class QatEngine implements CryptoEngine {
    * write there.
    */
   setGuestMemory(regions: readonly DmaRegion[]): void {
-    if (this.#state === "closed") return;
-    if (this.#state === "ready" && this.#driver.inflight > 0) {
+    if (this.#life.state === "closed") return;
+    if (this.#life.state === "ready" && this.#driver.inflight > 0) {
       this.#fail("the guest memory table changed with requests in flight", false);
     }
     this.#guest = new GuestIovaMap(this.#dma.set(regions));
@@ -264,8 +235,7 @@ export class QatEngine implements CryptoEngine {
 
   /** Stops the rings, unmaps guest RAM, releases the VF; requests in flight are abandoned. Idempotent. */
   close(): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
+    if (!this.#life.close()) return;
     this.#driver.close();
     this.#dma.clear();
     this.#device.close();

@@ -38,6 +38,7 @@ import {
   type QatVmControl,
   type QatVmTicket,
 } from "./host_types.ts";
+import { QatLifecycle } from "./lifecycle.ts";
 import type { QatPort } from "./port.ts";
 import { ticketToWire } from "./ticket.ts";
 
@@ -69,10 +70,7 @@ export class QatHost {
   readonly #shared = new Int32Array(new SharedArrayBuffer(8));
   readonly #loggedSoftware = new Set<string>();
   readonly #watchdog: ReturnType<typeof setInterval>;
-  #status: "ready" | "failed" | "closed" = "ready";
-  #failedAt = 0;
-  #failures = 0;
-  #lastFailure: string | null = null;
+  readonly #life: QatLifecycle;
   #softwareVms = 0;
   #nextVm = 1;
 
@@ -84,6 +82,7 @@ export class QatHost {
     // A VM's thread may consume only its own bundle's eventfd: with a shared vector, every thread polls.
     this.#completions = !poll && device.vectorPerBundle ? "interrupt" : "poll";
     this.#caps = qatCapabilities(`Intel QAT gen4 VF ${port.name}`);
+    this.#life = new QatLifecycle(this.name, device, options.retryMs);
     this.#publish();
     this.#watchdog = setInterval(() => this.#watch(), options.watchdogMs);
     Deno.unrefTimer(this.#watchdog);
@@ -120,7 +119,7 @@ export class QatHost {
 
   /** `ready`, `failed` or `closed`. */
   get state(): string {
-    return this.#status;
+    return this.#life.state;
   }
 
   /**
@@ -182,7 +181,7 @@ export class QatHost {
   // The VM's ring pair of the current epoch, handed over (null while the device is down).
   #take(vm: QatVmRecord): QatGrant | null {
     const ticket = vm.ring === null ? undefined : this.#device.tickets[vm.ring];
-    if (this.#status !== "ready" || ticket === undefined) return null;
+    if (this.#life.state !== "ready" || ticket === undefined) return null;
     vm.released = false;
     return { epoch: this.#device.epoch, ring: ticketToWire(ticket), guest: vm.dma.entries };
   }
@@ -197,7 +196,9 @@ export class QatHost {
     const vm = (): QatVmRecord => {
       const v = this.#vms.get(id);
       if (v === undefined) throw new EngineError("unavailable", `Cannot serve VM ${id}: it is not attached`);
-      if (this.#status === "closed") throw new EngineError("unavailable", "Cannot serve: the QAT is closed");
+      if (this.#life.state === "closed") {
+        throw new EngineError("unavailable", "Cannot serve: the QAT is closed");
+      }
       return v;
     };
     return {
@@ -233,7 +234,7 @@ export class QatHost {
     }
     this.#vms.delete(id);
     vm.dma.clear();
-    if (vm.ring === null || this.#status !== "ready") return; // a restart resets every ring pair
+    if (vm.ring === null || this.#life.state !== "ready") return; // a restart resets every ring pair
     try {
       this.#device.renew(vm.ring);
     } catch (e) {
@@ -243,13 +244,13 @@ export class QatHost {
 
   #publish(): void {
     Atomics.store(this.#shared, QAT_EPOCH_WORD, this.#device.epoch);
-    Atomics.store(this.#shared, QAT_STATE_WORD, this.#status === "ready" ? 1 : 0);
+    Atomics.store(this.#shared, QAT_STATE_WORD, this.#life.state === "ready" ? 1 : 0);
   }
 
   // While any VM has requests on its ring pair, the function is checked every watchdogMs (each VM's thread
   // times its own requests out).
   #watch(): void {
-    if (this.#status !== "ready") return;
+    if (this.#life.state !== "ready") return;
     for (const vm of this.#vms.values()) {
       if (Atomics.load(vm.counters, QAT_INFLIGHT_WORD) === 0) continue;
       const problem = this.#device.health();
@@ -259,17 +260,8 @@ export class QatHost {
   }
 
   #fail(reason: string): void {
-    if (this.#status !== "ready") return;
-    this.#status = "failed";
-    this.#failedAt = performance.now();
-    this.#failures++;
-    this.#lastFailure = reason;
+    if (!this.#life.fail(reason)) return; // the device is stopped: nothing writes memory after this
     this.#publish();
-    log.error("accelerator {name} failed: {reason}; its requests and new sessions go to software", {
-      name: this.name,
-      reason,
-    });
-    this.#device.stop(); // nothing writes memory after this
     const epoch = this.#device.epoch;
     for (const vm of this.#vms.values()) {
       vm.dma.suspend(); // kept for the restart
@@ -279,22 +271,8 @@ export class QatHost {
 
   // A restart only once every VM let go of its ring pair: the restart rewrites the rings they read.
   #maybeRestart(caller: QatVmRecord): void {
-    if (this.#status !== "failed" || performance.now() - this.#failedAt < this.#options.retryMs) return;
-    if ([...this.#vms.values()].some((v) => !v.released) || this.#device.vanished) return;
-    try {
-      this.#device.restart();
-    } catch (e) {
-      this.#failedAt = performance.now();
-      this.#device.stop();
-      log.warn("accelerator {name} cannot restart yet: {error}", {
-        name: this.name,
-        error: (e as Error).message,
-      });
-      return;
-    }
-    this.#status = "ready";
+    if ([...this.#vms.values()].some((v) => !v.released) || !this.#life.restart()) return;
     this.#publish();
-    log.info("accelerator {name} restarted (epoch {epoch})", { name: this.name, epoch: this.#device.epoch });
     for (const vm of this.#vms.values()) {
       vm.dma.resume();
       if (vm === caller || vm.ring === null) continue;
@@ -309,13 +287,13 @@ export class QatHost {
     const tickets = this.#device.tickets;
     return {
       kind: "qat-gen4-vf",
-      state: this.#status,
+      state: this.#life.state,
       epoch: this.#device.epoch,
-      failures: this.#failures,
-      lastFailure: this.#lastFailure,
+      failures: this.#life.failures,
+      lastFailure: this.#life.lastFailure,
       refused: [],
       queues: tickets.length,
-      ringPairs: this.#status === "ready" ? vms.filter((v) => v.ring !== null).length : 0,
+      ringPairs: this.#life.state === "ready" ? vms.filter((v) => v.ring !== null).length : 0,
       services: [...this.#device.services],
       sessions: vms.reduce((n, v) => n + Atomics.load(v.counters, QAT_SESSIONS_WORD), 0),
       capacity: null,
@@ -337,8 +315,7 @@ export class QatHost {
 
   /** Stops the rings, unmaps every VM's RAM, releases the VF (after every VM thread stopped). Idempotent. */
   close(): void {
-    if (this.#status === "closed") return;
-    this.#status = "closed";
+    if (!this.#life.close()) return;
     this.#publish();
     clearInterval(this.#watchdog);
     for (const vm of this.#vms.values()) vm.dma.clear();

@@ -113,6 +113,7 @@ export {
   type QatVmControl,
   type QatVmTicket,
 } from "./host_types.ts";
+export { QatLifecycle } from "./lifecycle.ts";
 export { QatHost } from "./host.ts";
 export { QatClient, type QatClientStats } from "./client.ts";
 export { answerQatCall, qatCallControl } from "./control_link.ts";
