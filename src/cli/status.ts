@@ -55,7 +55,10 @@ export function formatAccelerator(a: AcceleratorReport): string {
     `${a.failed} failed (re-run in software), ${a.declined} declined, ${a.bounced} bounced${refused}`;
   if (a.qat === null) return line;
   const q = a.qat;
-  const pairs = `${q.ringPairs} ring pair${q.ringPairs === 1 ? "" : "s"} in use`;
+  const soft = q.softwareVms === 0
+    ? ""
+    : ` (${q.softwareVms} VM${q.softwareVms === 1 ? "" : "s"} past them in software)`;
+  const pairs = `${q.ringPairs} ring pair${q.ringPairs === 1 ? "" : "s"} in use${soft}`;
   const services = q.services.length === 0 ? "none" : q.services.join(", ");
   return `${line}\n  QAT: ${pairs}; bundle services: ${services}; ${q.doorbells} doorbells, ${q.interrupts} interrupts`;
 }

@@ -125,6 +125,7 @@ function qatPart(v: unknown, where: string): QatAcceleratorReport {
   const o = obj(v, where);
   return {
     ringPairs: num(o["ringPairs"], `${where}.ringPairs`),
+    softwareVms: num(o["softwareVms"], `${where}.softwareVms`),
     services: list(o["services"], `${where}.services`, str),
     doorbells: num(o["doorbells"], `${where}.doorbells`),
     interrupts: num(o["interrupts"], `${where}.interrupts`),

@@ -42,8 +42,10 @@ export const ACCELERATOR_KIND_NAMES: readonly AcceleratorKindName[] = ["virtio-c
 
 /** What only a QAT gen4 VF reports. */
 export interface QatAcceleratorReport {
-  /** Ring pairs the daemon drives now (1 while ready, 0 while the device is down). */
+  /** Ring pairs driven now: one per VM that has one (0 while the device is down). */
   readonly ringPairs: number;
+  /** VMs served in software because every ring pair was taken when they started (docs/qat.md). */
+  readonly softwareVms: number;
   /** The service of each of the VF's bundles, as the PF said (`sym`, `asym`, `dc`, …). */
   readonly services: readonly string[];
   /** TX tail writes (doorbells) since the daemon started. */

@@ -1,18 +1,20 @@
 /**
- * `AcceleratorHub`: the shared accelerator as the daemon holds it on the main thread: the host, the main thread's
- * reactor its configuration interrupt waits in, and one link per VM thread (attach on start, its synchronous calls,
- * detach when it ends).
+ * `AcceleratorHub`: the shared accelerator as the daemon holds it on the main thread: the host (a virtio-crypto
+ * function's `VirtioPciHost` or a QAT VF's `QatHost`), the main thread's reactor the virtio host's configuration
+ * interrupt waits in, and one link per VM thread (attach on start, its synchronous calls, detach when it ends).
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import { type AccelEvent, answerCall, type HostStats, type VirtioPciHost } from "../accel/virtio_pci/mod.ts";
+import { type AccelEvent, answerCall, type HostStats, VirtioPciHost } from "../accel/virtio_pci/mod.ts";
+import { answerQatCall, type QatAccelEvent, type QatHost, type QatHostStats } from "../accel/qat/mod.ts";
 import type { Capabilities } from "../engine/engine.ts";
 import { Reactor } from "../os/mod.ts";
 import type { VmAccelLink, VmConfig } from "../vm/mod.ts";
 import { type EngineChoice, openSharedAccelerator } from "./engines.ts";
 import type { VirtioPciPort } from "../accel/virtio_pci/mod.ts";
+import type { QatPort } from "../accel/qat/mod.ts";
 
 const log = getLogger(["cryptobridge", "daemon"]);
 
@@ -24,19 +26,19 @@ export interface AcceleratorHandle {
   readonly state: string;
   /** What it serves. */
   capabilities(): Capabilities;
-  /** Its counters (per VM: queue, sessions, requests in flight). */
-  stats(): HostStats;
+  /** Its counters (per VM: queue or ring pair, sessions, requests in flight); a QAT's say `kind`. */
+  stats(): HostStats | QatHostStats;
   /** Fault injection: a reset behind the driver's back (tests, drills). */
   injectReset(): void;
 }
 
 /** The shared accelerator, its reactor, and the links of the VMs' threads. */
 export class AcceleratorHub implements AcceleratorHandle {
-  readonly #host: VirtioPciHost;
+  readonly #host: VirtioPciHost | QatHost;
   readonly #reactor: Reactor;
   readonly #running: Promise<void>;
 
-  private constructor(host: VirtioPciHost, reactor: Reactor) {
+  private constructor(host: VirtioPciHost | QatHost, reactor: Reactor) {
     this.#host = host;
     this.#reactor = reactor;
     this.#running = reactor.run();
@@ -52,13 +54,14 @@ export class AcceleratorHub implements AcceleratorHandle {
     readonly choice: EngineChoice;
     readonly device?: string;
     readonly openPort?: (bdf: string) => VirtioPciPort;
+    readonly openQatPort?: (bdf: string) => QatPort;
     readonly poll?: boolean;
     readonly expectedVms?: number;
   }): AcceleratorHub | null {
     const reactor = new Reactor({
       onError: (error, token) => log.error("accelerator handler {token} failed: {error}", { token, error }),
     });
-    let host: VirtioPciHost | null;
+    let host: VirtioPciHost | QatHost | null;
     try {
       host = openSharedAccelerator({ ...options, reactor });
     } catch (e) {
@@ -84,7 +87,7 @@ export class AcceleratorHub implements AcceleratorHandle {
     return this.#host.capabilities();
   }
 
-  stats(): HostStats {
+  stats(): HostStats | QatHostStats {
     return this.#host.stats();
   }
 
@@ -100,15 +103,22 @@ export class AcceleratorHub implements AcceleratorHandle {
    */
   link(config: VmConfig): VmAccelLink {
     let id: number | null = null;
+    const host = this.#host;
     return {
       attach: (events) => {
-        const ticket = this.#host.attach(config.name, (e: AccelEvent) => events(e), config.accelSessions);
+        const ticket = host.attach(
+          config.name,
+          (e: AccelEvent | QatAccelEvent) => events(e),
+          config.accelSessions,
+        );
         id = ticket.vm;
         return ticket;
       },
       call: (call) => {
         if (id === null) throw new Error(`VM ${config.name} is not attached to the accelerator`);
-        return answerCall(this.#host.control(id), call);
+        return host instanceof VirtioPciHost
+          ? answerCall(host.control(id), call)
+          : answerQatCall(host.control(id), call);
       },
       detach: (clean) => {
         if (id !== null) this.#host.detach(id, clean);

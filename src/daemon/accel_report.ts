@@ -1,8 +1,8 @@
 /**
  * The accelerator's report (`AcceleratorReport`, docs/control.md) from whichever side of the daemon holds it:
- * the shared virtio-pci host of the VMs' threads (worker placement: the device's state from the host, the
- * request counters summed over the VMs' clients), or the engine served from the main thread (inline placement:
- * a QAT gen4 VF, which has no per-VM-thread client yet, or a virtio-pci engine; everything from the engine).
+ * the shared host of the VMs' threads (worker placement, a virtio-crypto function's or a QAT VF's: the device's
+ * state from the host, the request counters summed over the VMs' clients), or the engine served from the calling
+ * thread (inline placement, with an engine object; everything from the engine).
  * Only numbers, names and states are read: nothing here can reach a session's key.
  *
  * @module
@@ -16,7 +16,7 @@ import type { VmSnapshot } from "../vm/vm_service.ts";
 import type { Daemon } from "./daemon.ts";
 
 /** The request counters a report sums over the VMs' clients of the shared host. */
-const CLIENT_COUNTERS = ["completed", "failed", "declined", "bounced"] as const;
+const CLIENT_COUNTERS = ["completed", "failed", "declined", "bounced", "doorbells", "interrupts"] as const;
 
 /**
  * The daemon's accelerator report, or null without an accelerator (software only, or it did not come up).
@@ -35,12 +35,14 @@ export function acceleratorReport(
   const hub = daemon.accelerator;
   if (hub === null) return null;
   const h = hub.stats();
-  const sums = { completed: 0, failed: 0, declined: 0, bounced: 0 };
+  const sums = { completed: 0, failed: 0, declined: 0, bounced: 0, doorbells: 0, interrupts: 0 };
   for (const vm of vms) {
     for (const k of CLIENT_COUNTERS) sums[k] += counter(vm.accelerator, k);
   }
+  const { doorbells, interrupts, ...requests } = sums;
+  const qat = "kind" in h ? h : null;
   return {
-    kind: "virtio-crypto", // the shared host is virtio-pci's (a QAT VF is served inline)
+    kind: qat === null ? "virtio-crypto" : "qat-gen4-vf",
     device,
     name: hub.name,
     state: h.state,
@@ -50,9 +52,15 @@ export function acceleratorReport(
     lastFailure: h.lastFailure,
     sessions: h.sessions,
     inflight: h.vms.reduce((a, v) => a + v.inflight, 0),
-    ...sums,
+    ...requests,
     refused: [...h.refused],
-    qat: null,
+    qat: qat === null ? null : {
+      ringPairs: qat.ringPairs,
+      softwareVms: qat.softwareVms,
+      services: [...qat.services],
+      doorbells,
+      interrupts,
+    },
   };
 }
 
@@ -77,6 +85,7 @@ function inlineReport(engine: AcceleratorEngine, device: string | null): Acceler
     refused: [...s.refused],
     qat: qat === null ? null : {
       ringPairs: qat.ringPairs,
+      softwareVms: 0, // one engine on the calling thread serves every VM
       services: [...qat.services],
       doorbells: qat.doorbells,
       interrupts: qat.interrupts,

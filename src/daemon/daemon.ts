@@ -23,7 +23,7 @@ import { innerEngine } from "../vm/vm_engines.ts";
 import { applyRoute } from "../vm/route_calibration.ts";
 import type { ServingMode, VmSnapshot } from "../vm/vm_service.ts";
 import { type AcceleratorHandle, AcceleratorHub } from "./accel_hub.ts";
-import { type EngineChoice, type Engines, servesInline, setUpEngines } from "./engines.ts";
+import { type EngineChoice, type Engines, setUpEngines } from "./engines.ts";
 import { type HostedVm, hostInline, hostOnWorker } from "./hosted_vm.ts";
 import { defaultSocketPath } from "./paths.ts";
 import { bindSockets } from "./sockets.ts";
@@ -70,7 +70,7 @@ export interface DaemonOptions {
   readonly openPort?: (bdf: string) => VirtioPciPort;
   /** Opens a QAT gen4 VF instead of binding and VFIO (tests pass the model). */
   readonly openQatPort?: (bdf: string) => QatPort;
-  /** Where VMs are served: "worker" or "inline" (default with an engine object or a QAT VF as `device`). */
+  /** Where VMs are served: "worker" (default) or "inline" (the default with an engine object). */
   readonly placement?: "worker" | "inline";
   /** What VM threads log (they configure their own logging). Default "info". */
   readonly logLevel?: LogLevel;
@@ -188,12 +188,10 @@ export function runDaemon(options: DaemonOptions = {}): Daemon {
   }
 }
 
-// An engine object cannot cross threads, and a QAT VF has no per-VM-thread client yet: with either, the VMs are
-// served on the calling thread.
+// An engine object cannot cross threads: with one, the VMs are served on the calling thread. Either accelerator
+// kind is served on the VMs' threads (a virtio-crypto queue or a QAT ring pair each).
 function placementOf(options: DaemonOptions): "worker" | "inline" {
-  if (typeof options.engine === "object") return "inline";
-  const qat = options.engine !== "software" && servesInline(options, options.engine === "accel");
-  return qat ? "inline" : "worker";
+  return typeof options.engine === "object" ? "inline" : "worker";
 }
 
 function serving(options: DaemonOptions): ServingMode {
@@ -209,6 +207,7 @@ function runOnWorkers(options: DaemonOptions, vms: VmConfig[], listeners: UnixLi
     choice: (options.engine as EngineChoice | undefined) ?? "auto",
     ...(options.device === undefined ? {} : { device: options.device }),
     ...(options.openPort === undefined ? {} : { openPort: options.openPort }),
+    ...(options.openQatPort === undefined ? {} : { openQatPort: options.openQatPort }),
     poll: options.poll ?? false,
     expectedVms: vms.length,
   });

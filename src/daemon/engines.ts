@@ -15,7 +15,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { type AcceleratorEngine, drivableKind, openAccelerator as openByKind } from "../accel/open.ts";
-import { openQatVfioPort, type QatPort } from "../accel/qat/mod.ts";
+import { openQatVfioPort, QatHost, type QatPort } from "../accel/qat/mod.ts";
 import { openVfioPort, VirtioPciHost, type VirtioPciPort } from "../accel/virtio_pci/mod.ts";
 import type { Capabilities, CryptoEngine } from "../engine/engine.ts";
 import { RouterEngine } from "../engine/router.ts";
@@ -116,34 +116,11 @@ function openAccelerator(device: string, options: EngineSetupOptions): Accelerat
   return engine;
 }
 
-function modelKind(options: EngineSetupOptions): "virtio-crypto" | "qat-gen4-vf" | undefined {
+function modelKind(
+  options: Pick<EngineSetupOptions, "openPort" | "openQatPort">,
+): "virtio-crypto" | "qat-gen4-vf" | undefined {
   if (options.openQatPort !== undefined) return "qat-gen4-vf";
   return options.openPort === undefined ? undefined : "virtio-crypto";
-}
-
-/**
- * Whether `serve --device` names a QAT gen4 VF, which is served from the main thread: its ring pair is driven by
- * one thread (there is no QAT host and per-VM client yet), so the VMs share one `QatEngine` inline.
- *
- * @param options The device and the test ports.
- * @param strict Throw when the function cannot be driven (`--engine accel`); else false, and opening the device
- *   later logs why and serves in software.
- * @returns true for a QAT VF (or a QAT model).
- * @throws AcceleratorKindError (strict) for a QAT PF or an id cryptobridge does not drive; PciError `not-found`.
- */
-export function servesInline(
-  options: Pick<EngineSetupOptions, "device" | "openPort" | "openQatPort">,
-  strict: boolean,
-): boolean {
-  if (options.device === undefined) return false;
-  if (options.openQatPort !== undefined) return true;
-  if (options.openPort !== undefined) return false;
-  try {
-    return drivableKind(canonical(options.device)) === "qat-gen4-vf";
-  } catch (e) {
-    if (strict) throw e;
-    return false;
-  }
 }
 
 /** The accelerator's port: the test model, or the function bound to vfio-pci and opened through VFIO. */
@@ -176,6 +153,8 @@ export interface SharedAcceleratorOptions {
   readonly reactor: Reactor;
   /** Opens the accelerator instead of binding and VFIO (tests pass a device model). */
   readonly openPort?: (bdf: string) => VirtioPciPort;
+  /** Opens a QAT gen4 VF instead of binding and VFIO (tests pass the model). */
+  readonly openQatPort?: (bdf: string) => QatPort;
   /** The VMs' threads poll completions instead of taking MSI-X. */
   readonly poll?: boolean;
   /** VMs to serve (past the device's data queues, the last queue is shared). */
@@ -183,14 +162,15 @@ export interface SharedAcceleratorOptions {
 }
 
 /**
- * The accelerator every VM's thread shares (design.md decision 2): its host on the main thread, or null to serve
- * in software (no device, `--engine software`, or `auto` with a device that cannot start: logged).
+ * The accelerator every VM's thread shares (design.md decision 2): its host on the main thread (a virtio-crypto
+ * function's `VirtioPciHost`, or a QAT gen4 VF's `QatHost`, a ring pair per VM), or null to serve in software (no
+ * device, `--engine software`, or `auto` with a device that cannot start: logged).
  *
  * @param options Choice, device, reactor.
  * @returns The host, or null.
  * @throws EngineSetupError for `accel` without a device; with `accel`, what kept the device from starting.
  */
-export function openSharedAccelerator(options: SharedAcceleratorOptions): VirtioPciHost | null {
+export function openSharedAccelerator(options: SharedAcceleratorOptions): VirtioPciHost | QatHost | null {
   const { choice, device } = options;
   if (choice === "accel" && device === undefined) {
     throw new EngineSetupError("Cannot use --engine accel without a device: give --device BDF");
@@ -200,13 +180,7 @@ export function openSharedAccelerator(options: SharedAcceleratorOptions): Virtio
     return null;
   }
   try {
-    // The shared host is virtio-pci's: anything else (a QAT PF, an unknown id) is refused with what to do.
-    if (options.openPort === undefined) drivableKind(canonical(device));
-    const host = VirtioPciHost.open(openPort(device, options), {
-      reactor: options.reactor,
-      completions: options.poll === true ? "poll" : "interrupt",
-      ...(options.expectedVms === undefined ? {} : { expectedVms: options.expectedVms }),
-    });
+    const host = openHost(device, options);
     logReady(host.name, host.capabilities(), host.stats().refused);
     return host;
   } catch (e) {
@@ -217,6 +191,22 @@ export function openSharedAccelerator(options: SharedAcceleratorOptions): Virtio
     });
     return null;
   }
+}
+
+// The host by vendor and device id (anything else, a QAT PF or an unknown id, is refused with what to do); a
+// model port in tests stands for its kind.
+function openHost(device: string, options: SharedAcceleratorOptions): VirtioPciHost | QatHost {
+  const kind = modelKind(options) ?? drivableKind(canonical(device));
+  if (kind === "qat-gen4-vf") {
+    const bdf = options.openQatPort === undefined ? canonical(device) : device;
+    const port = options.openQatPort?.(bdf) ?? openQatVfioPort(bindForVfio(bdf));
+    return QatHost.open(port, { poll: options.poll === true });
+  }
+  return VirtioPciHost.open(openPort(device, options), {
+    reactor: options.reactor,
+    completions: options.poll === true ? "poll" : "interrupt",
+    ...(options.expectedVms === undefined ? {} : { expectedVms: options.expectedVms }),
+  });
 }
 
 function canonical(device: string): string {

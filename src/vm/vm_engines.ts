@@ -1,6 +1,7 @@
 /**
  * The engines of one VM's thread: the OpenSSL software engine (each thread loads its own), and, when the daemon
- * drives an accelerator, this VM's client of it behind a `RouterEngine`.
+ * drives an accelerator, this VM's client of it behind a `RouterEngine`: a `VirtioPciClient` (or a
+ * `SharedQueueClient`) for a virtio-crypto function, a `QatClient` on its own ring pair for a QAT VF.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import {
   SharedQueueClient,
   VirtioPciClient,
 } from "../accel/virtio_pci/mod.ts";
+import { type QatAccelEvent, qatCallControl, QatClient, type QatVmTicket } from "../accel/qat/mod.ts";
 import type { CryptoEngine, EngineSession } from "../engine/engine.ts";
 import type { ServedPath } from "../metrics/snapshot.ts";
 import { RouterEngine } from "../engine/router.ts";
@@ -60,7 +62,7 @@ export interface VmEngines {
 export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
   const software = new SoftwareEngine();
   const pathOf = (s: EngineSession): ServedPath => (innerEngine(s) === software ? "software" : "accelerator");
-  const ticket = ctx.init.accel as AccelTicket | null;
+  const ticket = ctx.init.accel as AccelTicket | QatVmTicket | null;
   if (ticket === null) {
     return {
       engine: software,
@@ -71,6 +73,7 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
       close: () => software.close(),
     };
   }
+  if ("kind" in ticket) return qatEngines(ctx, ticket, software, pathOf);
   const control = callControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
   if (ticket.shared !== null) {
     const shared = new SharedQueueClient(
@@ -92,6 +95,17 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
     };
   }
   const client = new VirtioPciClient({ ticket, control, reactor: ctx.reactor });
+  return routed(ctx, software, pathOf, client, (event) => client.onEvent(event as AccelEvent));
+}
+
+// The client behind a router with the software engine; its counters are this VM's accelerator counters.
+function routed(
+  ctx: VmEnginesContext,
+  software: SoftwareEngine,
+  pathOf: (s: EngineSession) => ServedPath,
+  client: CryptoEngine & { stats(): object },
+  onAccelEvent: (event: unknown) => void,
+): VmEngines {
   const router = new RouterEngine(client, software);
   return {
     engine: router,
@@ -99,9 +113,22 @@ export function buildVmEngines(ctx: VmEnginesContext): VmEngines {
     pathOf,
     calibration: applyRoute(router, ctx.init.serving.route ?? "accel-first", ctx.init.config.name),
     accelerator: () => ({ ...client.stats() }),
-    onAccelEvent: (event) => client.onEvent(event as AccelEvent),
+    onAccelEvent,
     close: () => router.close(),
   };
+}
+
+// A QAT VF: this VM's ring pair, driven on this thread (or none: every session in software, and the client's
+// counters say so).
+function qatEngines(
+  ctx: VmEnginesContext,
+  ticket: QatVmTicket,
+  software: SoftwareEngine,
+  pathOf: (s: EngineSession) => ServedPath,
+): VmEngines {
+  const control = qatCallControl((method, params, blobs) => ctx.calls.call(method, params, blobs));
+  const client = new QatClient(ticket, control, ctx.reactor);
+  return routed(ctx, software, pathOf, client, (event) => client.onEvent(event as QatAccelEvent));
 }
 
 /**

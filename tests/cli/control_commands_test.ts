@@ -37,13 +37,14 @@ Deno.test("cryptobridge status shows a QAT VF: its kind, failure, counters, ring
   );
   assert.match(
     text.out,
-    /^ {2}QAT: 0 ring pairs in use; bundle services: sym, asym, sym, dc; 17 doorbells, 12 interrupts$/m,
+    /^ {2}QAT: 0 ring pairs in use \(1 VM past them in software\); bundle services: sym, asym, sym, dc; 17 doorbells, 12 interrupts$/m,
   );
   const json = JSON.parse((await run(["status", "--json", "--control", rig.path])).out);
   assert.equal(json.accelerator.kind, "qat-gen4-vf");
   assert.equal(json.accelerator.bounced, 5);
   assert.deepEqual(json.accelerator.qat, {
     ringPairs: 0,
+    softwareVms: 1,
     services: ["sym", "asym", "sym", "dc"],
     doorbells: 17,
     interrupts: 12,

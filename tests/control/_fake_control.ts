@@ -139,7 +139,13 @@ export class FakeControl implements DaemonControl {
       bounced: 5,
       refused: qat ? [] : ["SHA1"],
       qat: qat
-        ? { ringPairs: 0, services: ["sym", "asym", "sym", "dc"], doorbells: 17, interrupts: 12 }
+        ? {
+          ringPairs: 0,
+          softwareVms: 1,
+          services: ["sym", "asym", "sym", "dc"],
+          doorbells: 17,
+          interrupts: 12,
+        }
         : null,
     };
   }

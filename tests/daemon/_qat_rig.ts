@@ -1,9 +1,11 @@
 /**
  * Test fixture: the daemon with the QAT gen4 VF model (tests/_fixtures/fake_qat_vf.ts, a test double: no host
- * here has a QAT) as its accelerator, served from the main thread as `serve --device` serves a QAT VF, its
- * control socket and metrics endpoint, and the project's own vhost-user front-end connected over a real unix socket with memfd guest
- * RAM. The model runs its ring arbiter on a 1 ms timer and raises its MSI-X eventfd, so completions reach the
- * driver by interrupt through the daemon's reactor, as on hardware.
+ * here has a QAT) as its accelerator, as `serve --device` serves a QAT VF: the VF on the main thread (`QatHost`),
+ * each VM on its own thread driving a ring pair of its own (`QatClient`); its control socket and metrics
+ * endpoint, and the project's own vhost-user front-end connected over a real unix socket with memfd guest RAM. The
+ * model runs its ring arbiter on a 1 ms timer on the main thread (reading the rings from host memory, so the VM
+ * thread's rings work with it) and raises its bundle's MSI-X eventfd, so completions reach the VM thread's
+ * reactor by interrupt, as on hardware.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { AcceleratorReport, StatsReport, StatusReport, VmStats } from "../.
 import { type Daemon, runDaemon } from "../../src/daemon/daemon.ts";
 import { type HostServices, startHostServices } from "../../src/daemon/host_services.ts";
 import { VirtioCryptoDriver } from "../../src/frontend/mod.ts";
+import type { RouterStats } from "../../src/engine/router.ts";
 import { FakeQatVf } from "../_fixtures/fake_qat_vf.ts";
 
 /** The address the daemon is told its QAT VF has (the model stands behind it). */
@@ -32,6 +35,8 @@ export interface QatRig extends AsyncDisposable {
   vmStats(): Promise<VmStats>;
   /** A scrape of the metrics endpoint. */
   scrape(): Promise<string>;
+  /** The one VM's router counters (from its thread's snapshot). */
+  router(): Promise<RouterStats>;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function startQatRig(): Promise<QatRig> {
     client?.close();
     await driver?.close();
     await services?.close("test done");
-    await daemon.stop(); // closes the engine, which closes the model (it owns the port)
+    await daemon.stop(); // closes the host, which closes the model (it owns the port)
     model.close();
     await Deno.remove(dir, { recursive: true });
   };
@@ -81,7 +86,7 @@ export async function startQatRig(): Promise<QatRig> {
 
 // The report queries over the control socket and the metrics endpoint.
 function withQueries(
-  parts: Omit<QatRig, "accelerator" | "vmStats" | "scrape" | typeof Symbol.asyncDispose> & {
+  parts: Omit<QatRig, "accelerator" | "vmStats" | "scrape" | "router" | typeof Symbol.asyncDispose> & {
     readonly close: () => Promise<void>;
   },
 ): QatRig {
@@ -95,6 +100,11 @@ function withQueries(
     },
     vmStats: async () => (await c.call<StatsReport>("stats")).vms[0]!,
     scrape: async () => await (await fetch(`http://${parts.services.metrics}/metrics`)).text(),
+    router: async () => {
+      const router = (await parts.daemon.snapshot()).vms[0]!.router;
+      assert.notEqual(router, null, "the VM has no router");
+      return router!;
+    },
     [Symbol.asyncDispose]: parts.close,
   };
 }

@@ -1,7 +1,7 @@
 /**
- * Issue 11, end to end: the daemon with the QAT gen4 VF model as its accelerator (served from the main thread,
- * as `serve --device` serves a QAT VF), driven by the project's own vhost-user front-end over a real unix socket
- * and memfd guest RAM. Published known-answer vectors go through the guest's rings: AES-CBC and AES-CTR (NIST
+ * Issue 11, end to end: the daemon with the QAT gen4 VF model as its accelerator (the VF on the main thread, the
+ * VM on its own thread driving a ring pair of its own, as `serve --device` serves a QAT VF), driven by the
+ * project's own vhost-user front-end over a real unix socket and memfd guest RAM. Published known-answer vectors go through the guest's rings: AES-CBC and AES-CTR (NIST
  * SP 800-38A F.2.1, F.5.1), AES-GCM (GCM spec test case 4, adopted by SP 800-38D), HMAC-SHA-256 (RFC 4231 test
  * case 2), which the QAT path claims, and SHA-1 (FIPS 180-4), which it does not, so the router serves it in
  * software. Every output is checked against its vector; the router's counters, the model's own request count
@@ -9,13 +9,16 @@
  *
  * The faults: a response with an error bit, and a ring that stops answering (the driver's watchdog gives the
  * request back); in both the guest gets the vector's answer, served in software, and the report (and, for the
- * device failure, the metrics scrape) shows it.
+ * device failure, the metrics scrape) shows it. Last, `accelerator.reset` over the control socket: the reset is
+ * found by the host's watchdog, the guest's answer comes from software, and a session made after the host's
+ * retry time restarts the VF (epoch 2) and runs on it again.
  * Nothing asserts how long anything took.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import type { AcceleratorReport } from "../../src/control/mod.ts";
 import { aeadRequest, cipherRequest, hashRequest, macRequest } from "../../src/frontend/mod.ts";
 import { AES_SP800_38A } from "../../src/selftest/vectors/aes_sp800_38a.ts";
 import { GCM_VECTORS } from "../../src/selftest/vectors/gcm_sp800_38d.ts";
@@ -108,7 +111,7 @@ Deno.test("daemon on the QAT model: vectors through the guest's rings; QAT algor
   assert.equal(toHex(h.out.hash_result!), SHA1.digest);
   assert.equal(rig.model.counts.requests, onDevice, "SHA-1 never reached the device");
 
-  const router = rig.daemon.router!.stats;
+  const router = await rig.router();
   assert.equal(router.accelRequests, 5);
   assert.equal(router.softwareRequests, 1);
   assert.equal(router.accelSessions, 5);
@@ -149,11 +152,11 @@ Deno.test("daemon on the QAT model: a response with an error bit is re-run in so
   rig.model.failNext(1, 0x10); // the translation-error bit
   assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext);
   assert.equal(rig.model.counts.injected, 1, "the request reached the device and was answered with the bit");
-  assert.equal(rig.daemon.router!.stats.fallbacks.failed, 1);
-  assert.equal(rig.daemon.router!.stats.softwareRequests, 1);
+  assert.equal((await rig.router()).fallbacks.failed, 1);
+  assert.equal((await rig.router()).softwareRequests, 1);
 
   assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext); // the next one on the device again
-  assert.equal(rig.daemon.router!.stats.accelRequests, 1);
+  assert.equal((await rig.router()).accelRequests, 1);
   const report = await rig.accelerator();
   assert.equal(report.kind, "qat-gen4-vf");
   assert.equal(report.failed, 1);
@@ -173,7 +176,7 @@ Deno.test("daemon on the QAT model: a ring that stops answering fails the device
   // Answered once the driver's watchdog gives the request back (its default request timeout) and the router
   // re-runs it in software.
   assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext);
-  assert.equal(rig.daemon.router!.stats.fallbacks.failed, 1);
+  assert.equal((await rig.router()).fallbacks.failed, 1);
 
   const report = await rig.accelerator();
   assert.equal(report.kind, "qat-gen4-vf");
@@ -194,4 +197,72 @@ Deno.test("daemon on the QAT model: a ring that stops answering fails the device
   const vm = await rig.vmStats();
   assert.equal(vm.byStatus["ok"], 3);
   assert.deepEqual(vm.byPath.accelerator.requests + vm.byPath.software.requests, 3);
+});
+
+Deno.test("daemon on the QAT model: accelerator.reset over the control socket; the guest keeps its answers, status shows the failure, a later session restarts the VF", async () => {
+  await using rig = await startQatRig();
+  const d = rig.driver;
+  const cbc = await ctrlSession(d, { service: "cipher", algo: CipherAlgo.AES_CBC, key: hex(CBC.key), op: 1 });
+  assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext);
+  const reset = await rig.client.call<AcceleratorReport>("accelerator.reset");
+  assert.equal(reset.kind, "qat-gen4-vf");
+  // The reset ring never answers: the host's watchdog finds the function reset, the request is re-run in software.
+  assert.equal(await cbcEncrypt(d, cbc), CBC.ciphertext);
+  const down = await rig.accelerator();
+  assert.equal(down.state, "failed");
+  assert.equal(down.failures, 1);
+  assert.match(down.lastFailure ?? "", /reset/);
+  assert.equal(down.qat?.ringPairs, 0);
+
+  await new Promise((r) => setTimeout(r, 1100)); // the host's retryMs (default 1000 ms)
+  const executed = rig.model.counts.requests;
+  const again = await ctrlSession(d, {
+    service: "cipher",
+    algo: CipherAlgo.AES_CBC,
+    key: hex(CBC.key),
+    op: 1,
+  });
+  assert.equal(await cbcEncrypt(d, again), CBC.ciphertext);
+  assert.equal(rig.model.counts.requests, executed + 1, "the new session's request ran on the restarted VF");
+  const up = await rig.accelerator();
+  assert.deepEqual([up.state, up.epoch, up.resets, up.qat?.ringPairs], ["ready", 2, 1, 1]);
+  const vm = await rig.vmStats();
+  assert.equal(vm.byStatus["ok"], 3);
+});
+
+Deno.test("daemon on the QAT model: a GCM tag the VF finds wrong is BADMSG from the VM's ring pair, the right one decrypts", async () => {
+  await using rig = await startQatRig();
+  const d = rig.driver;
+  const aadLen = GCM.aad.length / 2;
+  const gcm = await ctrlSession(d, {
+    service: "aead",
+    algo: AeadAlgo.GCM,
+    key: hex(GCM.key),
+    tagLen: 16,
+    aadLen,
+    op: 2,
+  });
+  const decrypt = async (ctTag: Uint8Array) =>
+    await send(
+      d,
+      aeadRequest(gcm, false, {
+        ivLen: 12,
+        aadLen,
+        srcLen: ctTag.length,
+        dstLen: ctTag.length - 16,
+        tagLen: 16,
+      }),
+      { iv: hex(GCM.nonce), src_data: ctTag, aad: hex(GCM.aad) },
+    );
+  const wrong = hex(GCM.ciphertext + GCM.tag);
+  wrong[wrong.length - 1]! ^= 0x01;
+  assert.equal((await decrypt(wrong)).status, Status.BADMSG);
+  const right = await decrypt(hex(GCM.ciphertext + GCM.tag));
+  assert.equal(right.status, Status.OK);
+  assert.equal(toHex(right.out.dst_data!), GCM.plaintext);
+  assert.equal(rig.model.counts.requests, 2, "the VF checked both tags itself");
+  const router = await rig.router();
+  assert.deepEqual([router.accelRequests, router.softwareRequests, router.fallbacks.failed], [2, 0, 0]);
+  const vm = await rig.vmStats();
+  assert.deepEqual([vm.byStatus["badmsg"], vm.byStatus["ok"]], [1, 1]);
 });

@@ -201,6 +201,32 @@ export class QatDevice {
     };
   }
 
+  /**
+   * Resets one ring pair and configures it again in the current incarnation, for its next user: the VM that
+   * drove it went away leaving its head and tail where they were and its sessions' descriptors in the scratch
+   * area (zeroed here, so no key stays in DMA memory).
+   *
+   * @param index The ring pair (its ticket's index in `tickets`).
+   * @returns Its new ticket.
+   * @throws RangeError for no such ring pair; QatError `mailbox` when the PF does not answer.
+   */
+  renew(index: number): QatRingPairTicket {
+    const m = this.#memory[index];
+    if (m === undefined || this.#tickets.length === 0) {
+      throw new RangeError(`Cannot renew ring pair ${index} of ${this.name}: it has ${this.#tickets.length}`);
+    }
+    const arb = csrOffset(m.bundle, Csr.RINGSRVARBEN);
+    this.port.bar0.write32(arb, (this.port.bar0.read32(arb) & ~(1 << TX_RING)) >>> 0);
+    const ticket = this.#setUpRingPair(m);
+    this.#tickets = this.#tickets.map((t, i) => i === index ? ticket : t);
+    return ticket;
+  }
+
+  /** Whether each bundle has an interrupt vector of its own (else one is shared, and VM threads poll). */
+  get vectorPerBundle(): boolean {
+    return this.#irq !== null && this.port.vectors >= BUNDLES;
+  }
+
   // The RX ring raises the bundle's interrupt through coalescing, as Linux's gen4 transport sets it up
   // (`adf_enable_ring_irq`); without interrupts the ring is only polled.
   #interrupts(b: number): void {

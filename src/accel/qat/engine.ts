@@ -1,8 +1,8 @@
 /**
  * `QatEngine`: a QAT gen4 VF as a `CryptoEngine`, composing the device side (`QatDevice`) and one ring pair's
- * data path (`QatRingPair`) in one thread, as today's daemon runs; the VM threads of the many-VMs daemon will
- * each take a ring pair's ticket instead. Like `VirtioPciEngine` it is asynchronous (`PENDING`, then
- * `op.complete`), answers `ENGINE_FAILED` for what the hardware path does not cover or could not do (the router
+ * data path (`QatRingDriver`, which a VM thread's `QatClient` shares) in one thread: what the self-test and an
+ * embedder's inline daemon use; the daemon's VM threads each take a ring pair's ticket from `QatHost` instead.
+ * Like `VirtioPciEngine` it is asynchronous (`PENDING`, then `op.complete`), answers `ENGINE_FAILED` for what the hardware path does not cover or could not do (the router
  * runs it in software), and BADMSG for a GCM tag the device found wrong.
  *
  * Failures: an error bit in a response (`ENGINE_FAILED` for that request), a ring that stops answering (the
@@ -16,21 +16,17 @@
  * @module
  */
 
-import { getLogger } from "@logtape/logtape";
 import {
   type Capabilities,
   type CryptoEngine,
   type CryptoOp,
   type DmaRegion,
-  ENGINE_FAILED,
   EngineError,
   type EngineSession,
-  PENDING,
   type SessionParams,
 } from "../../engine/mod.ts";
-import { EPOLLIN, type Reactor } from "../../os/mod.ts";
-import { Status } from "../../spec/virtio_crypto.ts";
-import { checkSession, EngineMonitor, GuestIovaMap, VmDmaMap } from "../virtio_pci/mod.ts";
+import type { Reactor } from "../../os/mod.ts";
+import { checkSession, GuestIovaMap, VmDmaMap } from "../virtio_pci/mod.ts";
 import { QatDevice } from "./device.ts";
 import {
   qatCapabilities,
@@ -41,12 +37,10 @@ import {
   resolveQatOptions,
   shapeOf,
 } from "./engine_options.ts";
+import { QatLifecycle } from "./lifecycle.ts";
 import type { QatPort } from "./port.ts";
-import { type Finish, QatRingPair } from "./ring_pair.ts";
-import { QatSession } from "./session.ts";
-import { planSession } from "./session_plan.ts";
-
-const log = getLogger(["cryptobridge", "accel"]);
+import { QatRingDriver } from "./ring_driver.ts";
+import type { QatSession } from "./session.ts";
 
 /** The QAT gen4 accelerator engine. */
 export class QatEngine implements CryptoEngine {
@@ -54,24 +48,11 @@ export class QatEngine implements CryptoEngine {
   readonly #port: QatPort;
   readonly #device: QatDevice;
   readonly #options: ResolvedQatOptions;
-  readonly #reactor: Reactor | null;
   readonly #dma: VmDmaMap;
+  readonly #driver: QatRingDriver;
   #guest = new GuestIovaMap();
   readonly #caps: Capabilities;
-  readonly #monitor: EngineMonitor;
-  readonly #onFinish: Finish = (op, s, status) => this.#finish(op, s, status);
-  readonly #flushTask = (): void => {
-    this.#flushScheduled = false;
-    this.flush();
-  };
-  #ring: QatRingPair | null = null;
-  #token = -1;
-  #state: QatState = "ready";
-  #flushScheduled = false;
-  #failedAt = 0;
-  #failures = 0;
-  #lastFailure: string | null = null;
-  #counts = { sessions: 0, completed: 0, failed: 0, declined: 0, interrupts: 0, bounced: 0, doorbells: 0 };
+  readonly #life: QatLifecycle;
 
   private constructor(
     port: QatPort,
@@ -83,13 +64,17 @@ export class QatEngine implements CryptoEngine {
     this.#port = port;
     this.#device = device;
     this.#options = options;
-    this.#reactor = reactor;
     this.#dma = new VmDmaMap(port.dma, port.name);
     this.#caps = qatCapabilities(`Intel QAT gen4 VF ${port.name}`);
-    this.#monitor = new EngineMonitor({
-      periodMs: options.watchdogMs,
-      tick: () => this.#watch(),
-      poll: options.completions === "poll" ? () => this.#pollLoop() : null,
+    this.#life = new QatLifecycle(this.name, device, options.retryMs);
+    this.#driver = new QatRingDriver({
+      owner: this,
+      completions: options.completions,
+      reactor,
+      requestTimeoutMs: options.requestTimeoutMs,
+      watchdogMs: options.watchdogMs,
+      onFailure: (reason) => this.#fail(reason),
+      check: () => this.#checkHealth(),
     });
   }
 
@@ -124,54 +109,33 @@ export class QatEngine implements CryptoEngine {
   // The data path of the device's first ticket, and its interrupt in the reactor.
   #attach(): void {
     const ticket = this.#device.tickets[0]!;
-    this.#ring = QatRingPair.fromTicket(ticket, this.#guest);
-    const efd = this.#device.eventfdOf(ticket);
-    if (this.#reactor !== null && efd !== null) {
-      this.#token = this.#reactor.add(efd.fd, EPOLLIN, () => {
-        efd.consume();
-        this.#counts.interrupts++;
-        this.poll();
-        this.#ring?.armInterrupt();
-      });
-    }
-  }
-
-  #detach(): void {
-    if (this.#token >= 0) this.#reactor?.remove(this.#token);
-    this.#token = -1;
-    const ring = this.#ring;
-    if (ring !== null) {
-      this.#counts.bounced += ring.counters.bounced;
-      this.#counts.doorbells += ring.counters.doorbells;
-    }
-    this.#ring = null;
+    this.#driver.attach(ticket, this.#guest, this.#device.eventfdOf(ticket));
   }
 
   /** `ready`, `failed` (sessions go to software) or `closed`. */
   get state(): QatState {
-    return this.#state;
+    return this.#life.state;
   }
 
   /** A snapshot of the counters. */
   stats(): QatStats {
-    const ring = this.#ring;
-    const c = this.#counts;
+    const c = this.#driver.counts();
     return {
-      state: this.#state,
+      state: this.#life.state,
       epoch: this.#device.epoch,
       sessions: c.sessions,
-      inflight: ring?.inflight ?? 0,
+      inflight: this.#driver.inflight,
       completed: c.completed,
       failed: c.failed,
       declined: c.declined,
-      bounced: c.bounced + (ring?.counters.bounced ?? 0),
-      doorbells: c.doorbells + (ring?.counters.doorbells ?? 0),
+      bounced: c.bounced,
+      doorbells: c.doorbells,
       interrupts: c.interrupts,
-      failures: this.#failures,
-      lastFailure: this.#lastFailure,
+      failures: this.#life.failures,
+      lastFailure: this.#life.lastFailure,
       refused: [],
       services: [...this.#device.services],
-      ringPairs: ring === null ? 0 : 1,
+      ringPairs: this.#driver.ring === null ? 0 : 1,
     };
   }
 
@@ -180,65 +144,32 @@ export class QatEngine implements CryptoEngine {
   }
 
   createSession(params: SessionParams): EngineSession {
-    if (this.#state === "closed") {
+    if (this.#life.state === "closed") {
       throw new EngineError("unavailable", "Cannot create session: the engine is closed");
     }
     checkSession(this.#caps, params);
-    this.#maybeRestart();
-    if (this.#state === "ready") this.#checkHealth();
-    const ring = this.#ring;
-    if (this.#state !== "ready" || ring === null) {
+    if (this.#life.restart()) this.#resume();
+    if (this.#life.state === "ready") this.#checkHealth();
+    if (this.#life.state !== "ready" || this.#driver.ring === null) {
       throw new EngineError(
         "unavailable",
-        `Cannot create session: ${this.#lastFailure ?? "the QAT is down"}`,
+        `Cannot create session: ${this.#life.lastFailure ?? "the QAT is down"}`,
       );
     }
-    const facts = planSession(params);
-    try {
-      const session = ring.createSession(this, params, facts);
-      this.#counts.sessions++;
-      return session;
-    } finally {
-      // The HMAC midstates are in the descriptor now; no other copy stays.
-      const auth = facts.plan.auth;
-      if (auth !== null && auth.state2 !== null) {
-        auth.state1.fill(0);
-        auth.state2.fill(0);
-      }
-    }
+    return this.#driver.createSession(params);
   }
 
   closeSession(session: EngineSession): void {
-    const s = session as QatSession;
-    if (!(s instanceof QatSession) || s.engine !== this || s.closed) return;
-    s.closed = true;
-    this.#counts.sessions--;
-    if (s.inflight === 0) this.#ring?.destroySession(s);
+    this.#driver.closeSession(session as QatSession);
   }
 
   submit(op: CryptoOp): number {
-    const s = op.session as QatSession | null;
-    if (!(s instanceof QatSession) || s.engine !== this || s.closed) return Status.INVSESS;
-    const ring = this.#ring;
-    if (ring === null || s.epoch !== ring.epoch) return ENGINE_FAILED;
-    const status = ring.submit(op, s);
-    if (status !== PENDING) {
-      if (status === ENGINE_FAILED) this.#counts.declined++;
-      return status;
-    }
-    s.inflight++;
-    this.#monitor.busy();
-    if (this.#options.completions === "caller") this.flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(this.#flushTask);
-    }
-    return PENDING;
+    return this.#driver.submit(op);
   }
 
   /** Rings the doorbell for the requests submitted since the last one (batched automatically except "caller"). */
   flush(): void {
-    this.#ring?.flush();
+    this.#driver.flush();
   }
 
   /**
@@ -247,44 +178,7 @@ export class QatEngine implements CryptoEngine {
    * @returns How many completed.
    */
   poll(): number {
-    const ring = this.#ring;
-    if (ring === null) return 0;
-    try {
-      const n = ring.reap(this.#onFinish);
-      if (ring.unpublished) ring.flush(); // backlogged requests took the freed slots
-      return n;
-    } catch (e) {
-      this.#fail(`the device broke its response ring: ${(e as Error).message}`);
-      return 0;
-    }
-  }
-
-  #finish(op: CryptoOp, s: QatSession, status: number): void {
-    s.inflight--;
-    if (status === ENGINE_FAILED) this.#counts.failed++;
-    else this.#counts.completed++;
-    if (s.closed && s.inflight === 0) this.#ring?.destroySession(s);
-    if ((this.#ring?.inflight ?? 0) === 0) this.#monitor.idle();
-    op.complete(op, status);
-  }
-
-  #pollLoop(): boolean {
-    this.poll();
-    return (this.#ring?.inflight ?? 0) > 0;
-  }
-
-  // The watchdog: completions (a lost interrupt), the device's health, the oldest request's age.
-  #watch(): void {
-    this.poll();
-    const ring = this.#ring;
-    if (ring === null || ring.inflight === 0) return this.#monitor.idle();
-    if (!this.#checkHealth()) return;
-    const age = performance.now() - ring.oldestSubmit();
-    if (age > this.#options.requestTimeoutMs) {
-      this.#fail(
-        `ring ${ring.name} stopped answering: a request got no response within ${this.#options.requestTimeoutMs} ms`,
-      );
-    }
+    return this.#driver.poll();
   }
 
   #checkHealth(): boolean {
@@ -299,51 +193,17 @@ export class QatEngine implements CryptoEngine {
    * ENGINE_FAILED (or abandon it when its memory is going away).
    */
   #fail(reason: string, complete = true): void {
-    if (this.#state !== "ready") return;
-    this.#state = "failed";
-    this.#failedAt = performance.now();
-    this.#failures++;
-    this.#lastFailure = reason;
-    this.#monitor.idle();
-    log.error("accelerator {name} failed: {reason}; its requests and new sessions go to software", {
-      name: this.name,
-      reason,
-    });
-    this.#device.stop();
+    if (!this.#life.fail(reason)) return;
     this.#dma.suspend(); // kept for the restart, at the same IOVAs
     this.#guest = new GuestIovaMap();
-    const ring = this.#ring;
-    this.#detach();
-    if (ring === null || !complete) return;
-    try {
-      ring.reap(this.#onFinish); // answered before the failure: those results are good
-    } catch {
-      // a broken response ring: everything goes to software below
-    }
-    ring.failAll(this.#onFinish);
+    this.#driver.detach(complete);
   }
 
-  #maybeRestart(): void {
-    if (this.#state !== "failed" || performance.now() - this.#failedAt < this.#options.retryMs) return;
-    if (this.#device.vanished) return;
-    try {
-      this.#device.restart();
-      this.#dma.resume();
-      this.#guest = new GuestIovaMap(this.#dma.entries);
-      this.#attach();
-      this.#state = "ready";
-      log.info("accelerator {name} restarted (epoch {epoch})", {
-        name: this.name,
-        epoch: this.#device.epoch,
-      });
-    } catch (e) {
-      this.#failedAt = performance.now();
-      this.#device.stop();
-      log.warn("accelerator {name} cannot restart yet: {error}", {
-        name: this.name,
-        error: (e as Error).message,
-      });
-    }
+  // The device restarted: guest RAM mapped again, the new epoch's ring pair driven.
+  #resume(): void {
+    this.#dma.resume();
+    this.#guest = new GuestIovaMap(this.#dma.entries);
+    this.#attach();
   }
 
   /**
@@ -355,12 +215,12 @@ export class QatEngine implements CryptoEngine {
    * write there.
    */
   setGuestMemory(regions: readonly DmaRegion[]): void {
-    if (this.#state === "closed") return;
-    if (this.#state === "ready" && (this.#ring?.inflight ?? 0) > 0) {
+    if (this.#life.state === "closed") return;
+    if (this.#life.state === "ready" && this.#driver.inflight > 0) {
       this.#fail("the guest memory table changed with requests in flight", false);
     }
     this.#guest = new GuestIovaMap(this.#dma.set(regions));
-    if (this.#ring !== null) this.#ring.guest = this.#guest;
+    this.#driver.guest = this.#guest;
   }
 
   /** The guest regions mapped for the device now, as `[gpa, end, iova]` (logs, tests). */
@@ -375,10 +235,8 @@ export class QatEngine implements CryptoEngine {
 
   /** Stops the rings, unmaps guest RAM, releases the VF; requests in flight are abandoned. Idempotent. */
   close(): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
-    this.#monitor.idle();
-    this.#detach();
+    if (!this.#life.close()) return;
+    this.#driver.close();
     this.#dma.clear();
     this.#device.close();
     if (this.#options.ownsPort) this.#port.close();

@@ -7,8 +7,11 @@
  * - `QatRingPair` (any thread, from a ticket, no VFIO call): sessions as content descriptors in its scratch
  *   area, requests into the TX ring with one doorbell per batch, responses from the RX ring.
  *
- * `QatEngine` composes both in one thread for today's daemon. The driver follows DPDK's and qatlib's reading of
- * the hardware interface (qat-gen4.md); it has been tested against a model of a VF, not on hardware.
+ * `QatHost` keeps the device on the daemon's main thread and hands each VM's thread a ring pair of its own;
+ * `QatClient` is that VM's engine over it. `QatEngine` composes the device and one ring pair in one thread (the
+ * self-test, an embedder's inline daemon); it and the client share the per-ring logic (`QatRingDriver`). The
+ * driver follows DPDK's and qatlib's reading of the hardware interface (qat-gen4.md); it has been tested against
+ * a model of a VF, not on hardware.
  *
  * @example Drive a VF bound to vfio-pci, behind a router with the software engine
  * ```ts ignore
@@ -92,3 +95,25 @@ export {
   resolveQatOptions,
 } from "./engine_options.ts";
 export { QatEngine } from "./engine.ts";
+export {
+  QatRingDriver,
+  type RingDriverCounts,
+  type RingDriverOptions,
+  type RingInterrupt,
+} from "./ring_driver.ts";
+export {
+  QAT_EPOCH_WORD,
+  QAT_INFLIGHT_WORD,
+  QAT_SESSIONS_WORD,
+  QAT_STATE_WORD,
+  type QatAccelEvent,
+  type QatGrant,
+  type QatHostOptions,
+  type QatHostStats,
+  type QatVmControl,
+  type QatVmTicket,
+} from "./host_types.ts";
+export { QatLifecycle } from "./lifecycle.ts";
+export { QatHost } from "./host.ts";
+export { QatClient, type QatClientStats } from "./client.ts";
+export { answerQatCall, qatCallControl } from "./control_link.ts";
