@@ -3,8 +3,9 @@
  *
  * A request's failure is a status byte and the queue keeps serving; a ring error (from `popChain`) stops the queue.
  * Synchronous engines complete inside `serve()`, one batch per call, with one `used.idx` store and at most one
- * notification (`vring.flush()`); an asynchronous engine completes later through `op.complete`, and completions
- * that arrive together are flushed together (a microtask).
+ * notification (`vring.flush()`) per batch, or per `FLUSH_BYTES` of output for batches of large requests; an
+ * asynchronous engine completes later through `op.complete`, and completions that arrive together are flushed
+ * together (a microtask).
  *
  * @module
  */
@@ -18,6 +19,14 @@ import { type ParserContext, RequestParser } from "./request.ts";
 import type { DeviceStats } from "./stats.ts";
 
 const log = getLogger(["cryptobridge", "crypto"]);
+
+/**
+ * Output bytes after which `serve()` publishes the completions so far, before the batch ends: with large requests
+ * a batch of 32 takes the daemon 100-400 µs, and a driver that waits for the call signal would otherwise refill
+ * nothing until the last one is done (the ring runs dry while it reaps and refills). Small requests never reach it
+ * within a batch, so they keep one `used.idx` store and one signal per batch.
+ */
+export const FLUSH_BYTES = 64 * 1024;
 
 /** Everything one in-flight request needs until it completes. */
 class Slot {
@@ -61,6 +70,8 @@ export class DataQueue {
   #flushScheduled = false;
   #throttled = false;
   #vring: VringHandle | null = null;
+  /** Output bytes completed since the last flush in `serve()`. */
+  #unflushed = 0;
 
   /**
    * @param engine The engine requests go to.
@@ -107,7 +118,13 @@ export class DataQueue {
         break;
       }
       this.#run(vring, slot);
+      if (this.#unflushed >= FLUSH_BYTES) this.#flush(vring);
     }
+    this.#flush(vring);
+  }
+
+  #flush(vring: VringHandle): void {
+    this.#unflushed = 0;
     vring.flush();
   }
 
@@ -164,6 +181,7 @@ export class DataQueue {
       used = status === Status.OK ? parser.outputLen + 1 : 1;
     }
     this.#stats.count(status, status === Status.OK ? parser.outputLen : 0);
+    this.#unflushed += used;
     vring.queue.addUsed(vring.memory, chain.head, used);
     slot.op.reset();
     this.#free.push(slot);
@@ -186,6 +204,6 @@ export class DataQueue {
     const vring = this.#vring;
     if (vring === null) return;
     if (this.#throttled) this.serve(vring);
-    else vring.flush();
+    else this.#flush(vring);
   };
 }

@@ -1,0 +1,37 @@
+// A batch of large requests publishes its completions as it goes (`FLUSH_BYTES` of output at a time), so a driver
+// waiting for the call signal refills the ring while the rest of the batch runs; a batch of small requests is
+// still one `used.idx` store and one signal. The device and its driver run in one thread over memfd guest RAM
+// (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread serves it after a kick.
+
+import assert from "node:assert/strict";
+import { FLUSH_BYTES } from "../../src/crypto/data_queue.ts";
+import { DevicePath } from "../bench/device_path_cases.ts";
+
+/** Runs one batch of `depth` requests of `size` bytes; returns the used index seen at each flush. */
+function flushesOfOneBatch(size: number, depth: number): number[] {
+  const path = new DevicePath({ size, depth, indirect: false });
+  const seen: number[] = [];
+  const flush = path.vring.flush;
+  Object.assign(path.vring, {
+    flush: () => {
+      flush();
+      seen.push(path.vring.queue.nextUsed);
+    },
+  });
+  assert.equal(path.round(), depth);
+  return seen;
+}
+
+Deno.test("a batch of 32 AES-CBC requests of 4 KiB publishes completions every FLUSH_BYTES of output", () => {
+  const perFlush = Math.ceil(FLUSH_BYTES / (4096 + 1)); // each request writes its output and a status byte
+  const seen = flushesOfOneBatch(4096, 32);
+  // Completions reach the driver before the batch ends, in steps of the bound, and all of them at its end.
+  assert.ok(seen.length >= 2, `flushes: ${seen}`);
+  assert.equal(seen[0], perFlush);
+  assert.equal(seen.at(-1), 32);
+  for (let i = 1; i < seen.length - 1; i++) assert.equal(seen[i]! - seen[i - 1]!, perFlush);
+});
+
+Deno.test("a batch of 32 AES-CBC requests of 64 B is published once, at its end", () => {
+  assert.deepEqual(flushesOfOneBatch(64, 32), [32]);
+});
