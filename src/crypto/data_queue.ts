@@ -3,7 +3,7 @@
  *
  * A request's failure is a status byte and the queue keeps serving; a ring error (from `popChain`) stops the queue.
  * Synchronous engines complete inside `serve()`, one batch per call, with one `used.idx` store and at most one
- * notification (`vring.flush()`) per batch, or per `FLUSH_BYTES` of output for batches of large requests; an
+ * notification (`vring.flush()`) per batch, or a few per batch of large requests (`FLUSH_BYTES`); an
  * asynchronous engine completes later through `op.complete`, and completions that arrive together are flushed
  * together (a microtask).
  *
@@ -21,12 +21,17 @@ import type { DeviceStats } from "./stats.ts";
 const log = getLogger(["cryptobridge", "crypto"]);
 
 /**
- * Output bytes after which `serve()` publishes the completions so far, before the batch ends: with large requests
- * a batch of 32 takes the daemon 100-400 µs, and a driver that waits for the call signal would otherwise refill
- * nothing until the last one is done (the ring runs dry while it reaps and refills). Small requests never reach it
- * within a batch, so they keep one `used.idx` store and one signal per batch.
+ * When `serve()` publishes the completions so far, before the batch ends: once at least `FLUSH_REQUESTS` requests
+ * and `FLUSH_BYTES` of output have completed since the last publication. With large requests a batch of 32 takes
+ * the daemon 100-400 µs, and a driver that waits for the call signal would otherwise refill nothing until the last
+ * one is done (the ring runs dry while it reaps and refills). Each publication costs a call signal (an
+ * `eventfd_write` and a wake-up of the driver), so the request count keeps it to a few per batch at 16 KiB;
+ * small requests never reach the byte bound within a batch and keep one `used.idx` store and one signal.
+ * Measured in docs/architecture.md, "Threads".
  */
 export const FLUSH_BYTES = 64 * 1024;
+/** See `FLUSH_BYTES`. */
+export const FLUSH_REQUESTS = 16;
 
 /** Everything one in-flight request needs until it completes. */
 class Slot {
@@ -70,8 +75,9 @@ export class DataQueue {
   #flushScheduled = false;
   #throttled = false;
   #vring: VringHandle | null = null;
-  /** Output bytes completed since the last flush in `serve()`. */
+  /** Output bytes and requests completed in `serve()` since its last flush. */
   #unflushed = 0;
+  #unflushedRequests = 0;
 
   /**
    * @param engine The engine requests go to.
@@ -118,13 +124,16 @@ export class DataQueue {
         break;
       }
       this.#run(vring, slot);
-      if (this.#unflushed >= FLUSH_BYTES) this.#flush(vring);
+      if (++this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) {
+        this.#flush(vring);
+      }
     }
     this.#flush(vring);
   }
 
   #flush(vring: VringHandle): void {
     this.#unflushed = 0;
+    this.#unflushedRequests = 0;
     vring.flush();
   }
 
