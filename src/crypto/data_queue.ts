@@ -75,7 +75,7 @@ export class DataQueue {
   #flushScheduled = false;
   #throttled = false;
   #vring: VringHandle | null = null;
-  /** Output bytes and requests completed in `serve()` since its last flush. */
+  /** Output bytes and requests completed since the last flush (counted together, in `#finish`). */
   #unflushed = 0;
   #unflushedRequests = 0;
 
@@ -124,9 +124,7 @@ export class DataQueue {
         break;
       }
       this.#run(vring, slot);
-      if (++this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) {
-        this.#flush(vring);
-      }
+      if (this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) this.#flush(vring);
     }
     this.#flush(vring);
   }
@@ -191,6 +189,7 @@ export class DataQueue {
     }
     this.#stats.count(status, status === Status.OK ? parser.outputLen : 0);
     this.#unflushed += used;
+    this.#unflushedRequests++;
     vring.queue.addUsed(vring.memory, chain.head, used);
     slot.op.reset();
     this.#free.push(slot);
