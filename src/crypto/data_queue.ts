@@ -32,6 +32,21 @@ const log = getLogger(["cryptobridge", "crypto"]);
 export const FLUSH_BYTES = 64 * 1024;
 /** See `FLUSH_BYTES`. */
 export const FLUSH_REQUESTS = 16;
+/**
+ * Within a batch, completions are made visible (one `used.idx` store, no signal) every `PUBLISH_EVERY` requests,
+ * so a driver that is awake (polling, or reaping after a signal) takes them without waiting for the batch's end.
+ */
+export const PUBLISH_EVERY = 4;
+/**
+ * With EVENT_IDX the driver says when it waits for a signal (`used_event`), so a publication may also wake it:
+ * when the work left in the avail ring is shorter than about one wake-up, fewer than `WAKE_AHEAD_BYTES` of output
+ * at the last request's size. A waiting driver then refills while the daemon serves the rest, instead of after the
+ * batch. A signal costs the daemon an `eventfd_write` and more when the driver's CPU sleeps (a wake-up IPI), so
+ * large requests, with much work still queued, keep the `FLUSH_BYTES` rule. Without EVENT_IDX (QEMU never
+ * passes it on, interop.md 1.9) every publication with a signal would be an interrupt: only `FLUSH_BYTES` and the
+ * batch's end signal. Measured in docs/architecture.md, "Threads".
+ */
+export const WAKE_AHEAD_BYTES = 64 * 1024;
 
 /** Everything one in-flight request needs until it completes. */
 class Slot {
@@ -78,6 +93,8 @@ export class DataQueue {
   /** Output bytes and requests completed since the last flush (counted together, in `#finish`). */
   #unflushed = 0;
   #unflushedRequests = 0;
+  /** Requests completed since the last `used.idx` store. */
+  #unpublished = 0;
 
   /**
    * @param engine The engine requests go to.
@@ -125,6 +142,7 @@ export class DataQueue {
       }
       this.#run(vring, slot);
       if (this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) this.#flush(vring);
+      else if (this.#unpublished >= PUBLISH_EVERY) this.#publish(vring, slot);
     }
     this.#flush(vring);
   }
@@ -132,7 +150,19 @@ export class DataQueue {
   #flush(vring: VringHandle): void {
     this.#unflushed = 0;
     this.#unflushedRequests = 0;
+    this.#unpublished = 0;
     vring.flush();
+  }
+
+  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when the avail ring holds little work (WAKE_AHEAD_BYTES).
+  #publish(vring: VringHandle, last: Slot): void {
+    const queue = vring.queue;
+    if (queue.eventIdx && queue.availPending * last.parser.outputLen < WAKE_AHEAD_BYTES) {
+      this.#flush(vring);
+      return;
+    }
+    this.#unpublished = 0;
+    queue.publishUsed(vring.memory);
   }
 
   #pop(vring: VringHandle, slot: Slot): boolean {
@@ -190,6 +220,7 @@ export class DataQueue {
     this.#stats.count(status, status === Status.OK ? parser.outputLen : 0);
     this.#unflushed += used;
     this.#unflushedRequests++;
+    this.#unpublished++;
     vring.queue.addUsed(vring.memory, chain.head, used);
     slot.op.reset();
     this.#free.push(slot);

@@ -70,6 +70,7 @@ export class SplitQueue {
   #size: number;
   #addresses: RingAddresses | null = null;
   #nextAvail = 0;
+  #availPending = 0;
   #nextUsed = 0;
   #publishedUsed = 0;
   #signalledUsed = 0;
@@ -110,6 +111,10 @@ export class SplitQueue {
   /** `next_used`: the used ring index of the next element `addUsed()` writes. */
   get nextUsed(): number {
     return this.#nextUsed;
+  }
+  /** Chains the driver had made available beyond the last one popped, as `popChain` saw them (a lower bound). */
+  get availPending(): number {
+    return this.#availPending;
   }
   /** Chains popped and not yet added to the used ring. */
   get inflight(): number {
@@ -207,6 +212,7 @@ export class SplitQueue {
     this.#size = this.maxSize;
     this.#addresses = null;
     this.#nextAvail = 0;
+    this.#availPending = 0;
     this.setNextUsed(0);
     this.#inflight = 0;
     this.#ready = false;
@@ -253,6 +259,7 @@ export class SplitQueue {
       this.#break("invalid-head-index", `head index must be < ${this.#size}: current value is ${head}`);
     }
     this.#nextAvail = (this.#nextAvail + 1) & 0xffff;
+    this.#availPending = pending - 1;
     this.#inflight++;
     chain.head = head;
     readDescriptorChain(mem, v.table, chain);

@@ -11,7 +11,7 @@
  * - `spurious-call`: the call eventfd is signalled after every batch, whatever `used_event` says;
  * - `no-call`: the call eventfd is never signalled;
  * - `suppress-kicks`: after each batch the device says it needs no kick (`avail_event` half the index space
- *   ahead, VRING_USED_F_NO_NOTIFY) but serves only when kicked.
+ *   ahead, VRING_USED_F_NO_NOTIFY) but serves only when kicked, and only what was available at the kick.
  *
  * @module
  */
@@ -72,6 +72,7 @@ function misbehaving(device: CryptoDevice, mode: Misbehaviour): Backend {
         patched.add(vring.queue);
         patch(vring.queue, mode);
       }
+      if (mode === "suppress-kicks") kickedAvail.set(vring.queue, availIdx(vring.queue, vring.memory));
       device.processQueue(vring);
       // Again after the batch: popping an empty ring wrote `avail_event` back to "kick me".
       if (mode === "suppress-kicks" && vring.index < device.numDataQueues) {
@@ -85,6 +86,9 @@ function misbehaving(device: CryptoDevice, mode: Misbehaviour): Backend {
   };
   return backend;
 }
+
+/** `suppress-kicks`: each queue's `avail.idx` when it was last kicked (the device serves up to there only). */
+const kickedAvail = new WeakMap<SplitQueue, number>();
 
 function patch(queue: SplitQueue, mode: Misbehaviour): void {
   const addUsed = queue.addUsed.bind(queue);
@@ -111,6 +115,10 @@ function patch(queue: SplitQueue, mode: Misbehaviour): void {
       suppressKicks(queue, mem);
       publishUsed(mem);
     };
+    // Only what was there at the kick: a driver woken by a publication in the middle of the batch refills at once,
+    // and a device that kept popping would serve that without a kick.
+    const popChain = queue.popChain.bind(queue);
+    queue.popChain = (mem, chain) => queue.nextAvail !== kickedAvail.get(queue) && popChain(mem, chain);
   } else if (mode === "spurious-call" || mode === "no-call") {
     const needs = queue.needsNotification.bind(queue);
     queue.needsNotification = (mem) => {
@@ -127,6 +135,12 @@ function suppressKicks(queue: SplitQueue, memory: GuestMemory): void {
   new DataView(word.buffer).setUint16(0, (queue.nextAvail + 0x8000) & 0xffff, true);
   memory.write(used + VIRTQ_USED_RING + VIRTQ_USED_ELEM_SIZE * queue.size, word);
   memory.write(used, new Uint8Array([VRING_USED_F_NO_NOTIFY, 0]));
+}
+
+function availIdx(queue: SplitQueue, memory: GuestMemory): number {
+  const word = new Uint8Array(2);
+  memory.read(queue.addresses!.avail + 2, word);
+  return word[0]! | word[1]! << 8;
 }
 
 function usedSlot(queue: SplitQueue, index: number): number {

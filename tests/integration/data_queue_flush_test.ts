@@ -1,46 +1,80 @@
-// A batch of large requests publishes its completions as it goes (every `FLUSH_REQUESTS` requests once they wrote
-// `FLUSH_BYTES`), so a driver
-// waiting for the call signal refills the ring while the rest of the batch runs; a batch of small requests is
-// still one `used.idx` store and one signal. The device and its driver run in one thread over memfd guest RAM
-// (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread serves it after a kick.
+// A batch publishes its completions as it goes, so a driver refills the ring while the rest of the batch runs:
+// `used.idx` is stored every `PUBLISH_EVERY` requests, and a publication may also signal (`vring.flush()`): every
+// `FLUSH_REQUESTS` requests once they wrote `FLUSH_BYTES`, and, with EVENT_IDX, whenever the avail ring holds less
+// than `WAKE_AHEAD_BYTES` of work. Without EVENT_IDX (QEMU's path) small requests still signal once per batch. The
+// device and its driver run in one thread over memfd guest RAM (tests/bench/device_path_cases.ts), the device
+// served exactly as a VM's thread serves it after a kick.
 
 import assert from "node:assert/strict";
-import { FLUSH_BYTES, FLUSH_REQUESTS } from "../../src/crypto/data_queue.ts";
+import { FLUSH_BYTES, FLUSH_REQUESTS, PUBLISH_EVERY, WAKE_AHEAD_BYTES } from "../../src/crypto/data_queue.ts";
 import { DevicePath } from "../bench/device_path_cases.ts";
 
-/** Runs one batch of `depth` requests of `size` bytes; returns the used index each publication made known. */
-function flushesOfOneBatch(size: number, depth: number): number[] {
+interface Batch {
+  /** The used index after each `used.idx` store that changed it. */
+  readonly published: number[];
+  /** The used index at each `vring.flush()` with completions since the previous one (where a signal may go). */
+  readonly flushed: number[];
+}
+
+/** Runs one batch of `depth` requests of `size` bytes, the device knowing of EVENT_IDX or not. */
+function oneBatch(size: number, depth: number, eventIdx: boolean): Batch {
   const path = new DevicePath({ size, depth, indirect: false });
-  const seen: number[] = [];
+  const { queue } = path.vring;
+  queue.eventIdx = eventIdx;
+  const batch: Batch = { published: [], flushed: [] };
+  const publishUsed = queue.publishUsed.bind(queue);
+  Object.assign(queue, {
+    publishUsed: (mem: Parameters<typeof publishUsed>[0]) => {
+      publishUsed(mem);
+      if (batch.published.at(-1) !== queue.nextUsed) batch.published.push(queue.nextUsed);
+    },
+  });
   const flush = path.vring.flush;
   Object.assign(path.vring, {
     flush: () => {
       flush();
-      // A flush with nothing new publishes nothing and signals nothing (the batch's own end, right after one).
-      if (seen.at(-1) !== path.vring.queue.nextUsed) seen.push(path.vring.queue.nextUsed);
+      // A flush with no completion since the previous one signals nothing (the batch's own end, right after one).
+      if (batch.flushed.at(-1) !== queue.nextUsed) batch.flushed.push(queue.nextUsed);
     },
   });
   assert.equal(path.round(), depth);
-  return seen;
+  return batch;
 }
 
-Deno.test("a batch of 32 AES-CBC requests of 4 KiB publishes completions every FLUSH_BYTES of output", () => {
-  // Each request writes its output and a status byte.
+const every = (step: number, last: number): number[] =>
+  Array.from({ length: last / step }, (_, i) => (i + 1) * step);
+
+Deno.test("64 B requests: used.idx every PUBLISH_EVERY requests; each may signal only with EVENT_IDX", () => {
+  assert.ok(32 * 64 < WAKE_AHEAD_BYTES, "the whole batch is less than a wake-up's work");
+  const withIdx = oneBatch(64, 32, true);
+  assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
+  assert.deepEqual(withIdx.flushed, every(PUBLISH_EVERY, 32));
+  // QEMU's path: the device cannot tell a waiting driver, so a signal is an interrupt: once per batch.
+  const withoutIdx = oneBatch(64, 32, false);
+  assert.deepEqual(withoutIdx.published, every(PUBLISH_EVERY, 32));
+  assert.deepEqual(withoutIdx.flushed, [32]);
+});
+
+Deno.test("4 KiB requests signal every FLUSH_BYTES of output, and with EVENT_IDX again once little work is left", () => {
   const perFlush = Math.max(FLUSH_REQUESTS, Math.ceil(FLUSH_BYTES / (4096 + 1)));
-  const seen = flushesOfOneBatch(4096, 32);
-  // Completions reach the driver before the batch ends, in steps of the bound, and all of them at its end.
-  assert.ok(seen.length >= 2, `flushes: ${seen}`);
-  assert.equal(seen[0], perFlush);
-  assert.equal(seen.at(-1), 32);
-  for (let i = 1; i < seen.length - 1; i++) assert.equal(seen[i]! - seen[i - 1]!, perFlush);
+  assert.equal(perFlush, 16, "the figures below assume 16");
+  const withoutIdx = oneBatch(4096, 32, false);
+  assert.deepEqual(withoutIdx.flushed, [16, 32]);
+  assert.deepEqual(withoutIdx.published, every(PUBLISH_EVERY, 32));
+  // After request k, 32 - k requests wait in the avail ring: under WAKE_AHEAD_BYTES from k = 17 on, so every
+  // publication after the rule's flush at 16 may wake the driver.
+  const withIdx = oneBatch(4096, 32, true);
+  assert.deepEqual(withIdx.flushed, [16, 20, 24, 28, 32]);
+  assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
 });
 
-Deno.test("a batch of 32 AES-CBC requests of 16 KiB is published every FLUSH_REQUESTS requests, not every 64 KiB", () => {
+Deno.test("16 KiB requests are signalled every FLUSH_REQUESTS requests, not every 64 KiB, and keep that with EVENT_IDX", () => {
   assert.ok(16 * 1024 * FLUSH_REQUESTS > FLUSH_BYTES);
-  const seen = flushesOfOneBatch(16 * 1024, 32);
-  assert.deepEqual(seen, Array.from({ length: 32 / FLUSH_REQUESTS }, (_, i) => (i + 1) * FLUSH_REQUESTS));
-});
-
-Deno.test("a batch of 32 AES-CBC requests of 64 B is published once, at its end", () => {
-  assert.deepEqual(flushesOfOneBatch(64, 32), [32]);
+  // Even 4 requests left are 64 KiB of work, not less than WAKE_AHEAD_BYTES: publications without signals.
+  assert.ok(4 * 16 * 1024 >= WAKE_AHEAD_BYTES);
+  for (const eventIdx of [false, true]) {
+    const batch = oneBatch(16 * 1024, 32, eventIdx);
+    assert.deepEqual(batch.flushed, every(FLUSH_REQUESTS, 32), `eventIdx ${eventIdx}`);
+    assert.deepEqual(batch.published, every(PUBLISH_EVERY, 32), `eventIdx ${eventIdx}`);
+  }
 });
