@@ -236,6 +236,15 @@ const symbols = {
     ],
     result: "i32",
   },
+  // Deprecated in OpenSSL 3 but exported (optional, as the SHA-256 calls below): the provider's own IV buffer, which CBC chains through
+  // (OSSL_CIPHER_PARAM_UPDATED_IV as a pointer). See CipherContext.chainingIv.
+  EVP_CIPHER_CTX_iv_noconst: {
+    parameters: [
+      "usize", // EVP_CIPHER_CTX *ctx
+    ],
+    result: "pointer", // unsigned char *, or NULL
+    optional: true,
+  },
   // The low-level SHA-256 API (deprecated in OpenSSL 3, still exported): the only way to read a SHA-256 state
   // after a partial message, which HMAC precomputes for accelerators need (a QAT content descriptor holds the
   // states after key ^ ipad and key ^ opad). Optional, so a libcrypto without them still loads.

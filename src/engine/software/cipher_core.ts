@@ -52,6 +52,10 @@ export class EvpCipherCore implements CipherCore {
   readonly #whole: boolean;
   /** ARC4 only: the key, set again per operation to restart the key stream. */
   readonly #key: KeyCopy | null;
+  /** CBC: OpenSSL's chaining IV, written per operation instead of an `EVP_CipherInit_ex` (null: not trusted). */
+  readonly #chainingIv: Uint8Array | null;
+  /** An operation failed: the next one restarts through `EVP_CipherInit_ex`, which resets the whole context. */
+  #dirty = false;
 
   /**
    * @param options Entry, fetched cipher, key, direction.
@@ -73,6 +77,9 @@ export class EvpCipherCore implements CipherCore {
     this.#minLen = entry.minLen;
     this.#ivLen = entry.ivLen;
     this.#whole = entry.kind === "whole";
+    // CBC (the block modes with an IV): restart by writing the IV where OpenSSL chains through it.
+    const cbc = entry.kind === "block" && entry.ivLen > 0;
+    this.#chainingIv = cbc ? this.#ctx.chainingIv(entry.ivLen, options.ws.iv) : null;
   }
 
   /** Engine-owned key copies (ARC4 only). */
@@ -86,7 +93,9 @@ export class EvpCipherCore implements CipherCore {
     if (!this.#restart(iv)) return fail();
     if (len === 0) return Status.OK;
     const ok = this.#whole ? this.#cryptWhole(src, dst) : this.#ctx.crypt(src, dst, this.#unit);
-    return ok ? Status.OK : fail();
+    if (ok) return Status.OK;
+    this.#dirty = true; // what a failed update left in the context is unknown: the next request re-inits
+    return fail();
   }
 
   /** Sets the operation's IV (or, for ARC4, the key again); ECB needs nothing. */
@@ -94,6 +103,14 @@ export class EvpCipherCore implements CipherCore {
     if (this.#key !== null) return this.#ctx.restartKey(this.#key.address, 0n);
     if (this.#ivLen === 0) return true;
     if (iv.total !== this.#ivLen) return false;
+    const live = this.#chainingIv;
+    if (live !== null && !this.#dirty) {
+      const cursor = this.#ws.srcCursor;
+      cursor.seek(iv, 0);
+      cursor.read(live, 0, this.#ivLen);
+      return true;
+    }
+    this.#dirty = false;
     return this.#ctx.restartIv(this.#ws.ivAddress(iv, this.#ivLen));
   }
 
