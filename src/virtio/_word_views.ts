@@ -6,6 +6,12 @@
  */
 
 const views = new WeakMap<Uint8Array, Uint32Array | null>();
+// The two arrays looked up last and their views (strong references: a region unmapped is at most two arrays late
+// to be collected).
+let recent0: Uint8Array | null = null;
+let words0: Uint32Array | null = null;
+let recent1: Uint8Array | null = null;
+let words1: Uint32Array | null = null;
 
 /**
  * A `Uint32Array` over the same bytes as `bytes` (its tail past a multiple of 4 left out), cached per array.
@@ -14,6 +20,10 @@ const views = new WeakMap<Uint8Array, Uint32Array | null>();
  * @returns The word view, or null when `bytes` does not start 4-byte aligned in its buffer.
  */
 export function wordsOf(bytes: Uint8Array): Uint32Array | null {
+  // Two arrays alternate on the hot path (a guest region and the parser's header copy): remembered in front of
+  // the WeakMap, whose look-up costs more than the copies it serves.
+  if (bytes === recent0) return words0;
+  if (bytes === recent1) return words1;
   let words = views.get(bytes);
   if (words === undefined) {
     words = bytes.byteOffset % 4 === 0
@@ -21,6 +31,10 @@ export function wordsOf(bytes: Uint8Array): Uint32Array | null {
       : null;
     views.set(bytes, words);
   }
+  recent1 = recent0;
+  words1 = words0;
+  recent0 = bytes;
+  words0 = words;
   return words;
 }
 

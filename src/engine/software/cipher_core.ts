@@ -105,9 +105,7 @@ export class EvpCipherCore implements CipherCore {
     if (iv.total !== this.#ivLen) return false;
     const live = this.#chainingIv;
     if (live !== null && !this.#dirty) {
-      const cursor = this.#ws.srcCursor;
-      cursor.seek(iv, 0);
-      cursor.read(live, 0, this.#ivLen);
+      copyIv(iv, live, this.#ivLen, this.#ws);
       return true;
     }
     this.#dirty = false;
@@ -134,4 +132,17 @@ export class EvpCipherCore implements CipherCore {
     this.#ctx.free();
     this.#key?.wipe();
   }
+}
+
+// The IV of one request into OpenSSL's chaining IV: a byte loop when it lies in one range (the usual request;
+// cheaper than a cursor or a `subarray` view), else through the workspace's cursor.
+function copyIv(iv: SgList, to: Uint8Array, len: number, ws: Workspace): void {
+  if (iv.count === 1) {
+    const bytes = iv.memory[0]!.bytes;
+    const at = iv.offset[0]!;
+    for (let i = 0; i < len; i++) to[i] = bytes[at + i]!;
+    return;
+  }
+  ws.srcCursor.seek(iv, 0);
+  ws.srcCursor.read(to, 0, len);
 }
