@@ -61,6 +61,8 @@ export class RequestParser {
   // Every legacy-layout request is exactly header + padded op_flf long: copy just that (a view made once).
   readonly #legacyHeader = this.#header.subarray(0, Layout.DATA_HEADER + Layout.DATAQ_OP_SPEC_HDR_LEGACY);
   #headerRead = 0;
+  /** Bytes of `#header` that may be non-zero (the longest read since the tail was last zeroed). */
+  #headerDirty = HEADER_COPY;
   readonly #plan = new VlfPlan();
   readonly #reader = new ChainReader();
   readonly #cursor = new ChainCursor();
@@ -134,8 +136,10 @@ export class RequestParser {
     const n = this.#reader.readInto(mem, chain, 0, legacy ? this.#legacyHeader : this.#header);
     this.#headerRead = n;
     // Zero the tail instead of taking a subarray (no allocation); a request longer than what was read is refused
-    // in parse() (`#headerRead`, then the length check against `readableBytes`).
-    this.#header.fill(0, n);
+    // in parse() (`#headerRead`, then the length check against `readableBytes`). Only what an earlier, longer
+    // read left there: requests of one layout read the same length, so usually nothing.
+    if (n < this.#headerDirty) this.#header.fill(0, n, this.#headerDirty);
+    this.#headerDirty = n;
     return readDataRequest(this.#header, legacy ? "legacy" : "revision1", this.request);
   }
 
