@@ -58,6 +58,14 @@ interface Incarnation {
   readonly ledger: ResourceLedger;
   readonly ready: Promise<void>;
   readonly stopped: Promise<VmSnapshot | null>;
+  /** The thread died: its command eventfd is closed; a replacement may be starting. */
+  dead: boolean;
+}
+
+/** A caller waiting for a dead thread's replacement. */
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
 }
 
 /** A VM served on its own Worker. */
@@ -71,10 +79,14 @@ export class VmThread {
   #stopping = false;
   #restarts = 0;
   #tid = 0;
+  #logLevel: LogLevel;
+  /** Callers that arrived between a thread's death and its replacement's start. */
+  readonly #waiting: Waiter[] = [];
 
   private constructor(options: VmThreadOptions) {
     this.#options = options;
     this.config = options.config;
+    this.#logLevel = options.logLevel;
     this.#current = this.#spawn();
   }
 
@@ -103,6 +115,11 @@ export class VmThread {
     return this.#restarts;
   }
 
+  /** False between the thread's death and its replacement's start. */
+  get alive(): boolean {
+    return !this.#current.dead;
+  }
+
   /** The kernel id of the VM's thread (0 before it is ready). */
   get tid(): number {
     return this.#tid;
@@ -123,10 +140,12 @@ export class VmThread {
       ledger: new ResourceLedger(ResourceLedger.createBuffer()),
       ready: new Promise<void>((resolve, reject) => ready = { resolve, reject }),
       stopped: new Promise<VmSnapshot | null>((resolve) => stopped = resolve),
+      dead: false,
     };
     worker.onmessage = (e: MessageEvent<VmEvent>) => this.#event(inc, e.data, ready, stopped);
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault(); // the daemon lives on: only this VM's thread ended
+      inc.dead = true;
       ready.reject(new Error(`VM ${this.config.name}: its thread failed: ${e.message}`));
       stopped(null);
       this.#options.accel?.detach(false);
@@ -146,7 +165,7 @@ export class VmThread {
       commands: inc.commands.ends,
       calls: inc.calls,
       ledger: inc.ledger.buffer,
-      logLevel: o.logLevel,
+      logLevel: this.#logLevel,
       logFormat: o.logFormat ?? "text",
       serving: o.serving,
       accel,
@@ -201,8 +220,19 @@ export class VmThread {
       if (this.#stopping) return;
       this.#restarts++;
       this.#current = this.#spawn();
-      this.#current.ready.catch((err) => log.error("VM {vm}: {error}", { vm: this.config.name, error: err }));
+      this.#current.ready.then(() => this.#wake(null), (err) => {
+        log.error("VM {vm}: {error}", { vm: this.config.name, error: err });
+        this.#wake(err);
+      });
     }, RESTART_MS);
+  }
+
+  /** Answers the callers waiting for a replacement: it serves (null), or the error that it will not. */
+  #wake(error: Error | null): void {
+    for (const w of this.#waiting.splice(0)) {
+      if (error === null) w.resolve();
+      else w.reject(error);
+    }
   }
 
   // The front-end's socket among them: closing it is how QEMU learns that this back-end went away.
@@ -220,17 +250,27 @@ export class VmThread {
     }, RECLAIM_MS);
   }
 
+  // A dead thread's eventfd is closed: commands to it are dropped (its replacement starts from the options and
+  // the current log level).
   #send(command: VmCommand): void {
-    this.#current.commands.send(command);
+    if (!this.#current.dead) this.#current.commands.send(command);
   }
 
   /**
    * The VM's counters and state, from its thread.
    *
-   * @returns The snapshot.
-   * @throws Error when the thread does not answer within 5 s.
+   * @returns The snapshot; right after the thread died, the replacement's (once it serves the socket).
+   * @throws Error when the thread does not answer within 5 s, or the VM stops before a replacement serves.
    */
-  snapshot(): Promise<VmSnapshot> {
+  async snapshot(): Promise<VmSnapshot> {
+    if (this.#current.dead) {
+      if (this.#stopping) throw new Error(`VM ${this.config.name}: its thread died and the VM is stopping`);
+      await new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    }
+    return await this.#ask();
+  }
+
+  #ask(): Promise<VmSnapshot> {
     const id = this.#nextId++;
     return new Promise<VmSnapshot>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -247,6 +287,7 @@ export class VmThread {
 
   /** Logs at `level` from now on. */
   setLogLevel(level: LogLevel): void {
+    this.#logLevel = level;
     this.#send({ type: "log-level", level });
   }
 
@@ -270,6 +311,12 @@ export class VmThread {
     const inc = this.#current;
     if (this.#stopping) return await inc.stopped;
     this.#stopping = true;
+    if (inc.dead) {
+      // Between a death and the replacement: nothing left to stop (its resources are being reclaimed, the
+      // accelerator already let go of it), and no replacement will start.
+      this.#wake(new Error(`VM ${this.config.name}: it stopped before its thread was started again`));
+      return null;
+    }
     this.#send({ type: "stop" });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), STOP_MS));

@@ -183,3 +183,37 @@ Deno.test("a VM with a cpu set runs on that CPU only", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Waits until `thread` is dead (its death is handled on the main thread's event loop). */
+async function untilDead(thread: { readonly alive: boolean }): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (thread.alive && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(thread.alive, false, "the injected crash did not end the thread");
+}
+
+Deno.test("between a VM thread's death and its replacement: snapshot waits for the new thread, stop ends at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cryptobridge-workers-" });
+  const daemon = runDaemon({ vms: [{ name: "fragile", socket: `${dir}/f.sock` }] });
+  try {
+    await daemon.ready;
+    const thread = daemon.vms[0]!.thread!;
+    thread.injectCrash();
+    await untilDead(thread);
+    thread.setLogLevel("debug"); // dropped by the dead thread, kept for the next: no throw
+    // It used to throw "Cannot use file descriptor: it is closed" (the dead thread's command eventfd).
+    const snapshot = await daemon.snapshot();
+    assert.equal(thread.restarts, 1);
+    assert.equal(thread.alive, true);
+    assert.equal(snapshot.vms[0]!.name, "fragile");
+    thread.injectCrash();
+    await untilDead(thread);
+    const last = await daemon.stop(); // used to throw the same way
+    assert.deepEqual(last.vms, [], "a dead thread has no last snapshot");
+    await new Promise((r) => setTimeout(r, 1500)); // past the restart delay: no replacement after stop
+    assert.equal(thread.restarts, 1);
+    assert.equal(thread.alive, false);
+  } finally {
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
