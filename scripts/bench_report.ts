@@ -12,6 +12,10 @@
  * it is the two passes in a row, 1 / (1/CBC + 1/HMAC). The JSON also keeps `-aead -evp aes-256-gcm` (per-message
  * IV, AAD and tag, as a request does) and OpenSSL's stitched `aes-128-cbc-hmac-sha256` for reference.
  *
+ * First it measures what a wake-up costs between the two CPUs (`scripts/wake_cost.ts`: an eventfd signal to a
+ * thread asleep in `epoll_wait` against one polling), printed last and kept in the JSON's `host.wake`: the
+ * event-mode figures pay it per call signal and per kick, and on a VM host it is tens of microseconds.
+ *
  * Then the two-VM cases (`scripts/bench_two_vms.ts`): the daemon's CPU time per request with one VM and with two,
  * one VM beside a flooding neighbour, and beside one killed and restarted.
  *
@@ -41,6 +45,7 @@ import { formatTwoVms, measureTwoVms, type TwoVmReport } from "./bench_two_vms.t
 import { output } from "./bench_output.ts";
 import { measureDpdk } from "./bench_dpdk.ts";
 import { checkPackages, DpdkError } from "./dpdk_vhost_crypto.ts";
+import { formatWakeCost, measureWakeCost, type WakeCost } from "./wake_cost.ts";
 import {
   type Algorithm,
   ALGORITHMS,
@@ -113,18 +118,18 @@ const measure: MeasureSettings = {
 };
 
 async function main(matrix: Matrix): Promise<void> {
+  // What a call signal or a kick costs here, for reading the event-mode figures (scripts/wake_cost.ts).
+  const wake = await measureWakeCost({
+    cpuSelf: +measure.pinServe,
+    cpuPeer: +measure.pinBench,
+    rounds: 1000,
+  });
   const { openssl, bridge } = await measureAll(matrix, measure);
   const twoVms = await twoVmCases();
   const dpdk = await dpdkCase();
   const ratios = ratiosOf(openssl, bridge);
   const t = targets(modes, bridge, ratios);
-  const host = {
-    cpus: navigator.hardwareConcurrency,
-    cpu: /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown",
-    openssl: (await run(["openssl", "version"])).trim(),
-    deno: Deno.version.deno,
-    loadavg: Deno.loadavg(),
-  };
+  const host = await hostInfo(wake);
   const settings = {
     durationSeconds: Number(measure.duration),
     warmupSeconds: Number(measure.warmup),
@@ -155,6 +160,19 @@ async function main(matrix: Matrix): Promise<void> {
   await Deno.writeTextFile(json, JSON.stringify(report, null, 2) + "\n");
   await output(report, json);
   if (twoVms !== null) console.log(formatTwoVms(twoVms));
+  console.log(`\n${formatWakeCost(wake)}`);
+}
+
+/** The machine, for reading the figures: CPUs, versions, load, and what a wake-up costs. */
+async function hostInfo(wake: WakeCost): Promise<Report["host"]> {
+  return {
+    cpus: navigator.hardwareConcurrency,
+    cpu: /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown",
+    openssl: (await run(["openssl", "version"])).trim(),
+    deno: Deno.version.deno,
+    loadavg: Deno.loadavg(),
+    wake,
+  };
 }
 
 /** The two-VM cases (cost per request, flood, restart), unless `--two-vm-sizes none`. */

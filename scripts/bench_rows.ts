@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { WakeCost } from "./wake_cost.ts";
+
 /** The algorithms the report measures. */
 export const ALGORITHMS = ["aes-128-cbc", "aes-256-gcm", "hmac-sha256", "aes-128-cbc-hmac-sha256"] as const;
 /** One of `ALGORITHMS`. */
@@ -90,7 +92,15 @@ export interface Target {
 /** What the report's JSON holds, as far as `--render` reads it back. */
 export interface Report {
   readonly date: string;
-  readonly host: { readonly cpu: string; readonly openssl: string; readonly deno: string };
+  readonly host: {
+    readonly cpus: number;
+    readonly cpu: string;
+    readonly openssl: string;
+    readonly deno: string;
+    readonly loadavg: number[];
+    /** What a wake-up costs between the two CPUs (scripts/wake_cost.ts); absent in reports before 2026-12-07. */
+    readonly wake?: WakeCost;
+  };
   readonly settings: Matrix & {
     readonly depth: number;
     readonly pinServe: number;
