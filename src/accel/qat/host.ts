@@ -73,14 +73,23 @@ export class QatHost {
   readonly #life: QatLifecycle;
   #softwareVms = 0;
   #nextVm = 1;
+  /** Idle watchdog ticks between two health checks, and the ticks since the last. */
+  readonly #idleTicks: number;
+  #ticksIdle = 0;
 
-  private constructor(port: QatPort, device: QatDevice, options: ResolvedQatOptions, poll: boolean) {
+  private constructor(
+    port: QatPort,
+    device: QatDevice,
+    options: ResolvedQatOptions,
+    host: { readonly poll: boolean; readonly idleHealthMs: number },
+  ) {
     this.name = `qat-gen4 ${port.name}`;
     this.#port = port;
     this.#device = device;
     this.#options = options;
     // A VM's thread may consume only its own bundle's eventfd: with a shared vector, every thread polls.
-    this.#completions = !poll && device.vectorPerBundle ? "interrupt" : "poll";
+    this.#completions = !host.poll && device.vectorPerBundle ? "interrupt" : "poll";
+    this.#idleTicks = Math.max(1, Math.round(host.idleHealthMs / options.watchdogMs));
     this.#caps = qatCapabilities(`Intel QAT gen4 VF ${port.name}`);
     this.#life = new QatLifecycle(this.name, device, options.retryMs);
     this.#publish();
@@ -97,7 +106,7 @@ export class QatHost {
    * @throws QatError, VfioError: the VF cannot be driven (the port is closed when owned).
    */
   static open(port: QatPort, options: QatHostOptions = {}): QatHost {
-    const { poll, ringPairs, reactor: _reactor, ...engine } = options;
+    const { poll, ringPairs, reactor: _reactor, idleHealthMs = 1000, ...engine } = options;
     const resolved = resolveQatOptions({ ...engine, completions: "poll" });
     try {
       const device = QatDevice.open(port, {
@@ -105,7 +114,7 @@ export class QatHost {
         interrupts: poll !== true,
         ringPairs: Math.max(1, Math.min(ringPairs ?? BUNDLES, BUNDLES)),
       });
-      return new QatHost(port, device, resolved, poll === true);
+      return new QatHost(port, device, resolved, { poll: poll === true, idleHealthMs });
     } catch (e) {
       if (resolved.ownsPort) port.close();
       throw e;
@@ -248,15 +257,15 @@ export class QatHost {
   }
 
   // While any VM has requests on its ring pair, the function is checked every watchdogMs (each VM's thread
-  // times its own requests out).
+  // times its own requests out); while none has, every idleHealthMs, so a reset or a PF notice while idle shows
+  // in `status` and sends the VMs' sessions to software before their next request, not at it.
   #watch(): void {
     if (this.#life.state !== "ready") return;
-    for (const vm of this.#vms.values()) {
-      if (Atomics.load(vm.counters, QAT_INFLIGHT_WORD) === 0) continue;
-      const problem = this.#device.health();
-      if (problem !== null) this.#fail(problem);
-      return;
-    }
+    const busy = [...this.#vms.values()].some((vm) => Atomics.load(vm.counters, QAT_INFLIGHT_WORD) > 0);
+    if (!busy && ++this.#ticksIdle < this.#idleTicks) return;
+    this.#ticksIdle = 0;
+    const problem = this.#device.health();
+    if (problem !== null) this.#fail(problem);
   }
 
   #fail(reason: string): void {

@@ -80,6 +80,11 @@ export interface QatHostOptions extends Omit<QatEngineOptions, "completions" | "
   readonly ringPairs?: number;
   /** Unused: the VM threads' reactors take the interrupts (accepted for the hub's one set of options). */
   readonly reactor?: Reactor;
+  /**
+   * How often the VF is checked while no VM has requests on it (while some do, every `watchdogMs`). Default
+   * 1000; a reset or a PF notification is noticed within it, not at the next request.
+   */
+  readonly idleHealthMs?: number;
 }
 
 /**

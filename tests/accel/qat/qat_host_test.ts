@@ -83,9 +83,10 @@ function encrypt(vm: Vm, s: EngineSession, model: FakeQatVf): string {
   return `${status}/${toHex(vm.ram.bytes.subarray(0x200, 0x240))}`;
 }
 
-function rig(): { model: FakeQatVf; host: QatHost; vms: Vm[] } {
+function rig(idleHealthMs?: number): { model: FakeQatVf; host: QatHost; vms: Vm[] } {
   const model = new FakeQatVf();
-  const host = QatHost.open(model, { poll: true, retryMs: 0, watchdogMs: 5, requestTimeoutMs: 40 });
+  const options = { poll: true, retryMs: 0, watchdogMs: 5, requestTimeoutMs: 40 };
+  const host = QatHost.open(model, idleHealthMs === undefined ? options : { ...options, idleHealthMs });
   return { model, host, vms: [] };
 }
 
@@ -204,6 +205,27 @@ Deno.test("QatHost: a VM's session quota holds on its ring pair (the router coun
     assert.equal(encrypt(a, session(a), r.model), RIGHT, "a closed session gives its place back");
     assert.equal(r.host.stats().vms[0]!.sessions, 1);
   } finally {
+    close(r);
+  }
+});
+
+Deno.test("QatHost: a VF that vanishes while no VM has requests on it is noticed without a request", async () => {
+  const r = rig(20);
+  try {
+    const [a, b] = ["a", "b"].map((n) => attach(r.host, n)) as [Vm, Vm];
+    r.vms.push(a, b);
+    assert.equal(encrypt(a, session(a), r.model), RIGHT);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // idle checks find it healthy
+    assert.equal(r.host.state, "ready");
+    r.model.vanish();
+    const deadline = Date.now() + 2000;
+    while (r.host.state === "ready" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(r.host.state, "failed", "an idle VF that vanished still reads as ready");
+    assert.deepEqual([a.events.map((e) => e.kind), b.events.map((e) => e.kind)], [["down"], ["down"]]);
+  } finally {
+    r.model.comeBack();
     close(r);
   }
 });
