@@ -55,7 +55,9 @@ export function formatAccelerator(a: AcceleratorReport): string {
     `${a.failed} failed (re-run in software), ${a.declined} declined, ${a.bounced} bounced${refused}`;
   if (a.qat === null) return line;
   const q = a.qat;
-  const soft = q.softwareVms === 0
+  const soft = q.softwareVms === null
+    ? " (VMs past them: not reported by this daemon)"
+    : q.softwareVms === 0
     ? ""
     : ` (${q.softwareVms} VM${q.softwareVms === 1 ? "" : "s"} past them in software)`;
   const pairs = `${q.ringPairs} ring pair${q.ringPairs === 1 ? "" : "s"} in use${soft}`;

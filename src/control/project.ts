@@ -125,7 +125,8 @@ function qatPart(v: unknown, where: string): QatAcceleratorReport {
   const o = obj(v, where);
   return {
     ringPairs: num(o["ringPairs"], `${where}.ringPairs`),
-    softwareVms: num(o["softwareVms"], `${where}.softwareVms`),
+    // Added after the first QAT daemons: an older one leaves it out, and its report still reads.
+    softwareVms: o["softwareVms"] === undefined ? null : num(o["softwareVms"], `${where}.softwareVms`),
     services: list(o["services"], `${where}.services`, str),
     doorbells: num(o["doorbells"], `${where}.doorbells`),
     interrupts: num(o["interrupts"], `${where}.interrupts`),

@@ -44,8 +44,11 @@ export const ACCELERATOR_KIND_NAMES: readonly AcceleratorKindName[] = ["virtio-c
 export interface QatAcceleratorReport {
   /** Ring pairs driven now: one per VM that has one (0 while the device is down). */
   readonly ringPairs: number;
-  /** VMs served in software because every ring pair was taken when they started (docs/qat.md). */
-  readonly softwareVms: number;
+  /**
+   * VMs served in software because every ring pair was taken when they started (docs/qat.md); null from a daemon
+   * older than this field.
+   */
+  readonly softwareVms: number | null;
   /** The service of each of the VF's bundles, as the PF said (`sym`, `asym`, `dc`, …). */
   readonly services: readonly string[];
   /** TX tail writes (doorbells) since the daemon started. */
