@@ -303,6 +303,8 @@ export const LIBC_SYMBOLS = {
     result: "isize",
   },
   getpid: { parameters: [], result: "i32" },
+  /** int clock_gettime(clockid_t clk, struct timespec *ts): glibc answers from the vDSO, no system call. */
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** struct passwd *getpwnam(const char *name): pw_uid at offset 16, pw_gid at 20 (x86-64 glibc). */
   getpwnam: { parameters: ["buffer"], result: "pointer" },
   /** struct group *getgrnam(const char *name): gr_gid at offset 16 (x86-64 glibc). */

@@ -24,6 +24,7 @@ export {
   Seal,
   type ShrinkGuard,
 } from "./seals.ts";
+export { monotonicMs } from "./clock.ts";
 export { EventFd } from "./eventfd.ts";
 export { Reactor, type ReactorOptions, type ReadyHandler, type WaitMode } from "./reactor.ts";
 export { pinThread, threadAffinity, threadId } from "./thread.ts";

@@ -18,6 +18,7 @@ import {
   EPOLLET,
   EPOLLHUP,
   EPOLLIN,
+  monotonicMs,
   type Reactor,
   type UnixConnection,
   UnixListener,
@@ -85,7 +86,7 @@ export class VhostUserServer {
   readonly #listenToken: number;
   readonly #polled = new Set<Vring>();
   readonly #busyPollMs: number;
-  /** Rings polled for a while after a kick, with the time (performance.now) their window ends. */
+  /** Rings polled for a while after a kick, with the time (`monotonicMs`, read per poll round) their window ends. */
   readonly #busy = new Map<Vring, number>();
   readonly #idle = (): boolean => this.#pollRings();
   // Created once: the poll loop calls it every round, and a closure per round is garbage per round.
@@ -234,7 +235,7 @@ export class VhostUserServer {
   // A kicked ring is polled for `busyPollUs` more: a burst's next requests need no kick.
   #keepBusy(vring: Vring): void {
     if (this.#busyPollMs <= 0 || this.#polled.has(vring) || !vring.started) return;
-    this.#busy.set(vring, performance.now() + this.#busyPollMs);
+    this.#busy.set(vring, monotonicMs() + this.#busyPollMs);
     this.#updateIdle();
   }
 
@@ -254,7 +255,7 @@ export class VhostUserServer {
   }
 
   #pollBusy(handler: VhostUserHandler): void {
-    const now = performance.now();
+    const now = monotonicMs();
     for (const [v, until] of this.#busy) {
       const before = v.queue.nextAvail;
       handler.processRing(v);

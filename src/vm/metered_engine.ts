@@ -5,7 +5,7 @@
  * engine below (the router, or software alone) sees the device's own objects.
  *
  * Labels are computed once per session (at creation), and each label keeps its rows by status code, so a request
- * costs two clock reads and two identity-map lookups, and allocates nothing once its session and operation slot
+ * costs two clock reads (`monotonicMs`, half the cost of `performance.now()`) and two identity-map lookups, and allocates nothing once its session and operation slot
  * have been seen (design.md's performance rules: the profile of `serve --poll` at 64 B showed the per-request row
  * key string and pending record).
  *
@@ -15,6 +15,7 @@
 import type { Capabilities, CryptoEngine, CryptoOp, EngineSession, SessionParams } from "../engine/engine.ts";
 import { PENDING } from "../engine/engine.ts";
 import { LatencyHistogram } from "../metrics/snapshot.ts";
+import { monotonicMs } from "../os/mod.ts";
 import type { HistogramSnapshot, RequestCount, ServedPath } from "../metrics/snapshot.ts";
 
 const STATUS_NAMES = ["ok", "err", "badmsg", "notsupp", "invsess", "nospc", "key_rejected"];
@@ -104,7 +105,7 @@ export class MeteredEngine implements CryptoEngine {
   }
 
   submit(op: CryptoOp): number {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     let p = this.#pending.get(op);
     if (p === undefined) this.#pending.set(op, p = { complete: op.complete, t0, active: false });
     p.complete = op.complete;
@@ -129,7 +130,7 @@ export class MeteredEngine implements CryptoEngine {
   }
 
   #count(op: CryptoOp, status: number, t0: number): void {
-    this.#latency.observe((performance.now() - t0) / 1000);
+    this.#latency.observe((monotonicMs() - t0) / 1000);
     const meter = op.session === null ? undefined : this.#meters.get(op.session);
     if (meter === undefined) return; // a stateless request: no session, counted by the device only
     const row = meter.rows[status] ?? this.#newRow(meter, status);
