@@ -281,10 +281,10 @@ export class LoadGenerator {
       const slot = used.token!;
       const request = this.#requestNo[slot]!;
       const status = this.#ram[this.#statusAt[slot]!]!;
-      const where = { request, head: used.head, usedIndex: at };
       if (status === NO_STATUS) {
         // The device has not answered this request: the element is left from an earlier lap. The slot is not
         // sent again (the device may still write it).
+        const where = { request, head: used.head, usedIndex: at };
         this.#departures.record("used-entry-stale", { ...where, expected: "status written", seen: "none" });
         this.#lostSlot[slot] = 1;
         this.#lost++;
@@ -293,6 +293,8 @@ export class LoadGenerator {
       if (status !== Status.OK) throw statusError(request, slot, status);
       const want = this.#usedLen[slot]!;
       if (used.len !== want) {
+        // Built only here: the generator allocates nothing per completion that conforms.
+        const where = { request, head: used.head, usedIndex: at };
         this.#departures.record("used-len", { ...where, expected: want, seen: used.len });
       }
       if (this.#sampled[slot] === 1) {
