@@ -62,6 +62,10 @@ export class MeteredEngine implements CryptoEngine {
   readonly #inner: CryptoEngine;
   readonly #pathOf: (session: EngineSession) => ServedPath;
   readonly #meters = new WeakMap<EngineSession, SessionMeter>();
+  // The last session counted and its meter: a queue's requests mostly run on one session, and a WeakMap look-up
+  // per request shows in the profile. Cleared when that session closes.
+  #lastSession: EngineSession | null = null;
+  #lastMeter: SessionMeter | undefined = undefined;
   readonly #rows = new Map<string, Row>();
   // Keyed by the device's operation objects, which it reuses per request slot: bounded by the queue sizes.
   readonly #pending = new WeakMap<CryptoOp, Pending>();
@@ -101,6 +105,10 @@ export class MeteredEngine implements CryptoEngine {
       this.#open[meter.label.path]--;
       this.#meters.delete(session);
     }
+    if (this.#lastSession === session) {
+      this.#lastSession = null;
+      this.#lastMeter = undefined;
+    }
     this.#inner.closeSession(session);
   }
 
@@ -131,11 +139,20 @@ export class MeteredEngine implements CryptoEngine {
 
   #count(op: CryptoOp, status: number, t0: number): void {
     this.#latency.observe((monotonicMs() - t0) / 1000);
-    const meter = op.session === null ? undefined : this.#meters.get(op.session);
+    const meter = this.#meterOf(op.session);
     if (meter === undefined) return; // a stateless request: no session, counted by the device only
     const row = meter.rows[status] ?? this.#newRow(meter, status);
     row.requests++;
     if (status === 0) row.bytes += op.dst.total + op.digest.total; // what the device writes back
+  }
+
+  #meterOf(session: EngineSession | null): SessionMeter | undefined {
+    if (session === null) return undefined;
+    if (session === this.#lastSession) return this.#lastMeter;
+    const meter = this.#meters.get(session);
+    this.#lastSession = session;
+    this.#lastMeter = meter;
+    return meter;
   }
 
   // Sessions with the same label share their rows: the snapshot shows one row per label and status.

@@ -119,3 +119,21 @@ Deno.test("MeteredEngine: a stateless request (no session) is timed but not coun
   assert.equal(meter.snapshot().requests.length, 0);
   assert.equal(observed(meter), 1);
 });
+
+Deno.test("MeteredEngine: requests alternating between sessions, and after one closes, count on their own labels", () => {
+  const inner = new ScriptedEngine();
+  let created = 0;
+  // The first session is on the accelerator, the others in software: two labels for the same algorithm.
+  const meter = new MeteredEngine(inner, () => created++ === 0 ? "accelerator" : "software");
+  const a = meter.createSession(AES_CBC);
+  const b = meter.createSession(AES_CBC);
+  inner.statuses = new Array(5).fill(Status.OK);
+  const [opA, opB] = [opFor(a), opFor(b)];
+  for (const op of [opA, opB, opA]) meter.submit(op); // the last-session cache switches both ways
+  meter.closeSession(a);
+  meter.submit(opFor(meter.createSession(AES_CBC)));
+  meter.submit(opB);
+  const rows = meter.snapshot().requests.map((r) => [r.path, r.requests]).sort();
+  assert.deepEqual(rows, [["accelerator", 2], ["software", 3]]);
+  assert.equal(observed(meter), 5);
+});
