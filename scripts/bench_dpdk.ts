@@ -12,24 +12,12 @@
 
 import { build, start, type VhostCrypto } from "./dpdk_vhost_crypto.ts";
 import { benchCommand, type MeasureSettings, run } from "./bench_measure.ts";
-import type { DpdkComparison, DpdkRow, Mode, RatioRow } from "./bench_rows.ts";
+import { type DpdkComparison, type DpdkRow, median, type Mode, type RatioRow } from "./bench_rows.ts";
 
 /** The largest request DPDK's cipher path takes (`RTE_MBUF_DEFAULT_BUF_SIZE` is 2176; sizes are powers of 2). */
 export const DPDK_MAX_SIZE = 2048;
 /** The completion modes compared: both sides polling, and the generator waiting for the call eventfd. */
 export const DPDK_MODES = ["poll", "event"] as const;
-
-/**
- * The median of some figures (the mean of the middle two for an even count).
- *
- * @param xs The figures, at least one.
- * @returns Their median.
- */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /**
  * The generator's command against DPDK: as against the bridge, but on DPDK's socket with the DPDK peer preset.

@@ -8,6 +8,18 @@
 
 import type { WakeCost } from "./wake_cost.ts";
 
+/**
+ * The median of some figures (the mean of the middle two for an even count).
+ *
+ * @param xs The figures, at least one.
+ * @returns Their median.
+ */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /** The algorithms the report measures. */
 export const ALGORITHMS = ["aes-128-cbc", "aes-256-gcm", "hmac-sha256", "aes-128-cbc-hmac-sha256"] as const;
 /** One of `ALGORITHMS`. */

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { EventFd } from "../src/os/eventfd.ts";
 import { pinThread, threadAffinity } from "../src/os/thread.ts";
 import type { WakePeerInit } from "./_wake_peer.ts";
+import { median } from "./bench_rows.ts";
 
 /** Medians of one way of waiting, in microseconds. */
 export interface WakeFigures {
@@ -87,7 +88,7 @@ async function measureOne(
     Atomics.store(stop, 0, 1);
     ping.signal();
     await Promise.race([ended, new Promise((r) => setTimeout(r, 1000))]); // it closes its epoll set first
-    return { signalUs: median(signal), roundTripUs: median(roundTrip) };
+    return { signalUs: medianUs(signal), roundTripUs: medianUs(roundTrip) };
   } finally {
     Atomics.store(stop, 0, 1);
     peer.terminate();
@@ -99,9 +100,8 @@ function spinFor(us: number): void {
   while (performance.now() < end) { /* the peer falls asleep */ }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return Math.round(s[s.length >> 1]! * 100) / 100;
+function medianUs(xs: readonly number[]): number {
+  return Math.round(median(xs) * 100) / 100;
 }
 
 /**

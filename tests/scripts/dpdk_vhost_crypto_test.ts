@@ -13,7 +13,8 @@ import {
   runtimeDir,
   vhostCryptoArgs,
 } from "../../scripts/dpdk_vhost_crypto.ts";
-import { dpdkBenchCommand, median } from "../../scripts/bench_dpdk.ts";
+import { dpdkBenchCommand } from "../../scripts/bench_dpdk.ts";
+import { median } from "../../scripts/bench_rows.ts";
 import type { MeasureSettings } from "../../scripts/bench_measure.ts";
 
 Deno.test("vhostCryptoArgs: both lcores on the back-end CPU, the worker (lcore 1) serves the socket on cdev 0", () => {
