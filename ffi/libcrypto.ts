@@ -236,8 +236,8 @@ const symbols = {
     ],
     result: "i32",
   },
-  // Deprecated in OpenSSL 3 but exported (optional, as the SHA-256 calls below): the provider's own IV buffer, which CBC chains through
-  // (OSSL_CIPHER_PARAM_UPDATED_IV as a pointer). See CipherContext.chainingIv.
+  // Deprecated in OpenSSL 3 but exported (optional, as the SHA-256 calls below): the provider's own IV buffer,
+  // which CBC chains through (OSSL_CIPHER_PARAM_UPDATED_IV as a pointer). See CipherContext.chainingIv.
   EVP_CIPHER_CTX_iv_noconst: {
     parameters: [
       "usize", // EVP_CIPHER_CTX *ctx

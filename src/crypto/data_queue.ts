@@ -2,10 +2,10 @@
  * `DataQueue`: serves one data virtqueue: pop, parse, submit to the engine, write the status byte, complete.
  *
  * A request's failure is a status byte and the queue keeps serving; a ring error (from `popChain`) stops the queue.
- * Synchronous engines complete inside `serve()`, one batch per call, with one `used.idx` store and at most one
- * notification (`vring.flush()`) per batch, or a few per batch of large requests (`FLUSH_BYTES`); an
- * asynchronous engine completes later through `op.complete`, and completions that arrive together are flushed
- * together (a microtask).
+ * Synchronous engines complete inside `serve()`, one batch per call: `used.idx` is stored every `PUBLISH_EVERY`
+ * requests, and a notification (`vring.flush()`) goes at the batch's end, every `FLUSH_BYTES` of large requests,
+ * and with EVENT_IDX when little work is left (`WAKE_AHEAD_BYTES`); an asynchronous engine completes later
+ * through `op.complete`, and completions that arrive together are flushed together (a microtask).
  *
  * @module
  */
@@ -26,7 +26,7 @@ const log = getLogger(["cryptobridge", "crypto"]);
  * the daemon 100-400 µs, and a driver that waits for the call signal would otherwise refill nothing until the last
  * one is done (the ring runs dry while it reaps and refills). Each publication costs a call signal (an
  * `eventfd_write` and a wake-up of the driver), so the request count keeps it to a few per batch at 16 KiB;
- * small requests never reach the byte bound within a batch and keep one `used.idx` store and one signal.
+ * small requests never reach the byte bound within a batch (see `WAKE_AHEAD_BYTES` for their early signal).
  * Measured in docs/architecture.md, "Threads".
  */
 export const FLUSH_BYTES = 64 * 1024;

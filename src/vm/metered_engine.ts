@@ -5,7 +5,8 @@
  * engine below (the router, or software alone) sees the device's own objects.
  *
  * Labels are computed once per session (at creation), and each label keeps its rows by status code, so a request
- * costs two clock reads (`monotonicMs`, half the cost of `performance.now()`) and two identity-map lookups, and allocates nothing once its session and operation slot
+ * costs two clock reads (`monotonicMs`, half the cost of `performance.now()`) and two identity-map lookups (the
+ * session's mostly answered by the last-session cache), and allocates nothing once its session and operation slot
  * have been seen (design.md's performance rules: the profile of `serve --poll` at 64 B showed the per-request row
  * key string and pending record).
  *

@@ -2,8 +2,9 @@
  * `QatEngine`: a QAT gen4 VF as a `CryptoEngine`, composing the device side (`QatDevice`) and one ring pair's
  * data path (`QatRingDriver`, which a VM thread's `QatClient` shares) in one thread: what the self-test and an
  * embedder's inline daemon use; the daemon's VM threads each take a ring pair's ticket from `QatHost` instead.
- * Like `VirtioPciEngine` it is asynchronous (`PENDING`, then `op.complete`), answers `ENGINE_FAILED` for what the hardware path does not cover or could not do (the router
- * runs it in software), and BADMSG for a GCM tag the device found wrong.
+ * Like `VirtioPciEngine` it is asynchronous (`PENDING`, then `op.complete`), answers `ENGINE_FAILED` for what the
+ * hardware path does not cover or could not do (the router runs it in software), and BADMSG for a GCM tag the
+ * device found wrong.
  *
  * Failures: an error bit in a response (`ENGINE_FAILED` for that request), a ring that stops answering (the
  * watchdog: requests older than `requestTimeoutMs`), or a reset (ring registers read back wrong, the PF's
