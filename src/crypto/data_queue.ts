@@ -4,8 +4,8 @@
  * A request's failure is a status byte and the queue keeps serving; a ring error (from `popChain`) stops the queue.
  * Synchronous engines complete inside `serve()`, one batch per call: `used.idx` is stored every `PUBLISH_EVERY`
  * requests, and a notification (`vring.flush()`) goes at the batch's end, every `FLUSH_BYTES` of large requests,
- * and with EVENT_IDX when little work is left (`WAKE_AHEAD_BYTES`); an asynchronous engine completes later
- * through `op.complete`, and completions that arrive together are flushed together (a microtask).
+ * and with EVENT_IDX while the driver waits (`WAKE_AHEAD_BYTES`, `FLUSH_AWAITED`); an asynchronous engine
+ * completes later through `op.complete`, and completions that arrive together are flushed together (a microtask).
  *
  * @module
  */
@@ -38,15 +38,19 @@ export const FLUSH_REQUESTS = 16;
  */
 export const PUBLISH_EVERY = 4;
 /**
- * With EVENT_IDX the driver says when it waits for a signal (`used_event`), so a publication may also wake it:
- * when the work left in the avail ring is shorter than about one wake-up, fewer than `WAKE_AHEAD_BYTES` of output
- * at the last request's size. A waiting driver then refills while the daemon serves the rest, instead of after the
- * batch. A signal costs the daemon an `eventfd_write` and more when the driver's CPU sleeps (a wake-up IPI), so
- * large requests, with much work still queued, keep the `FLUSH_BYTES` rule. Without EVENT_IDX (QEMU never
- * passes it on, interop.md 1.9) every publication with a signal would be an interrupt: only `FLUSH_BYTES` and the
- * batch's end signal. Measured in docs/architecture.md, "Threads".
+ * With EVENT_IDX the driver says when it waits for a signal (`used_event`), so a mid-batch publication may also
+ * wake it: when the work left in the avail ring is shorter than about one wake-up (fewer than `WAKE_AHEAD_BYTES` of
+ * output at the last request's size: the driver refills while the daemon serves the rest, instead of after the
+ * batch), and when `FLUSH_AWAITED` completions and `FLUSH_BYTES` of output wait for it (`awaitedUsed()`). Counting
+ * those from `used_event`, not from the last signal, lets the driver take what completed during its wake-up in the
+ * same round: a signal costs the daemon an `eventfd_write`, and a wake-up IPI when the driver's CPU sleeps.
+ * Without EVENT_IDX (QEMU never passes it on, interop.md 1.9) the device cannot tell a waiting driver from a busy
+ * one: only `FLUSH_REQUESTS` with `FLUSH_BYTES`, and the batch's end, signal. Measured in docs/architecture.md,
+ * "Threads".
  */
 export const WAKE_AHEAD_BYTES = 64 * 1024;
+/** See `WAKE_AHEAD_BYTES`. */
+export const FLUSH_AWAITED = 24;
 
 /** Everything one in-flight request needs until it completes. */
 class Slot {
@@ -141,8 +145,11 @@ export class DataQueue {
         break;
       }
       this.#run(vring, slot);
-      if (this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) this.#flush(vring);
-      else if (this.#unpublished >= PUBLISH_EVERY) this.#publish(vring, slot);
+      if (this.#unpublished < PUBLISH_EVERY) continue;
+      if (vring.queue.eventIdx) this.#publishAwaited(vring, slot);
+      else if (this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) {
+        this.#flush(vring);
+      } else this.#publish(vring);
     }
     this.#flush(vring);
   }
@@ -154,15 +161,21 @@ export class DataQueue {
     vring.flush();
   }
 
-  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when the avail ring holds little work (WAKE_AHEAD_BYTES).
-  #publish(vring: VringHandle, last: Slot): void {
-    const queue = vring.queue;
-    if (queue.eventIdx && queue.availPending * last.parser.outputLen < WAKE_AHEAD_BYTES) {
-      this.#flush(vring);
-      return;
-    }
+  // A mid-batch `used.idx` store, no signal.
+  #publish(vring: VringHandle): void {
     this.#unpublished = 0;
-    queue.publishUsed(vring.memory);
+    vring.queue.publishUsed(vring.memory);
+  }
+
+  // With EVENT_IDX: a mid-batch publication may signal when the avail ring holds little work (WAKE_AHEAD_BYTES), or
+  // when FLUSH_AWAITED completions and FLUSH_BYTES of output wait for the driver (counted from `used_event`).
+  #publishAwaited(vring: VringHandle, last: Slot): void {
+    const queue = vring.queue;
+    const size = last.parser.outputLen;
+    if (queue.availPending * size < WAKE_AHEAD_BYTES) return this.#flush(vring);
+    const awaited = queue.awaitedUsed(vring.memory);
+    if (awaited >= FLUSH_AWAITED && awaited * size >= FLUSH_BYTES) this.#flush(vring);
+    else this.#publish(vring);
   }
 
   #pop(vring: VringHandle, slot: Slot): boolean {

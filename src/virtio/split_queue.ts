@@ -28,6 +28,7 @@ import { buildRingViews, type RingViews } from "./_ring_views.ts";
 import { type DescriptorChain, readDescriptorChain } from "./descriptor_chain.ts";
 import { VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
 import { readU16, writeU32 } from "./le.ts";
+import { checkRingAddress, checkU16 } from "./_queue_checks.ts";
 import {
   AVAIL_RING_ALIGN,
   DESC_TABLE_ALIGN,
@@ -345,6 +346,17 @@ export class SplitQueue {
     return virtqNeedEvent(usedEvent, next, old);
   }
 
+  /**
+   * With EVENT_IDX, the used elements added (published or not) at or past `used_event`: completions a waiting
+   * driver asked to hear of and has not (2.7.7.2). 0 without EVENT_IDX, or while `used_event` is ahead. A plain
+   * load, to choose when to notify; `needsNotification()` makes the decision that counts.
+   */
+  awaitedUsed(mem: GuestMemory): number {
+    if (!this.eventIdx) return 0;
+    const awaited = (this.#nextUsed - this.#ring(mem).usedEvent[0]!) & 0xffff;
+    return awaited <= this.#size ? awaited : 0;
+  }
+
   #writeAvailEvent(v: RingViews): void {
     if (TSO) v.availEvent[0] = this.#nextAvail;
     else Atomics.store(v.availEvent, 0, this.#nextAvail);
@@ -379,20 +391,4 @@ export class SplitQueue {
     this.#error = new VirtqueueError(kind, `Cannot pop chain: ${reason}`);
     throw this.#error;
   }
-}
-
-function checkRingAddress(name: string, gpa: number, align: number): void {
-  if (!Number.isSafeInteger(gpa) || gpa < 0 || gpa % align !== 0) {
-    throw new VirtqueueError(
-      "invalid-ring-address",
-      `Cannot set ring address: ${name} must be a ${align}-byte aligned guest address: current value is ${gpa}`,
-    );
-  }
-}
-
-function checkU16(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
-    throw new RangeError(`Cannot set ${name}: value must be a u16: current value is ${value}`);
-  }
-  return value;
 }

@@ -94,6 +94,11 @@ export class DevicePath {
     }
   }
 
+  /** The driver's side of the ring (tests set its `used_event`). */
+  get driver(): DriverQueue<number> {
+    return this.#driver;
+  }
+
   /** One batch through the whole device: add, publish, `processQueue`, take the used elements back. */
   round(): number {
     this.#submit();

@@ -1,12 +1,19 @@
 // A batch publishes its completions as it goes, so a driver refills the ring while the rest of the batch runs:
-// `used.idx` is stored every `PUBLISH_EVERY` requests, and a publication may also signal (`vring.flush()`): every
-// `FLUSH_REQUESTS` requests once they wrote `FLUSH_BYTES`, and, with EVENT_IDX, whenever the avail ring holds less
-// than `WAKE_AHEAD_BYTES` of work. Without EVENT_IDX (QEMU's path) small requests still signal once per batch. The
-// device and its driver run in one thread over memfd guest RAM (tests/bench/device_path_cases.ts), the device
-// served exactly as a VM's thread serves it after a kick.
+// `used.idx` is stored every `PUBLISH_EVERY` requests, and a publication may also signal (`vring.flush()`). Without
+// EVENT_IDX (QEMU's path): every `FLUSH_REQUESTS` requests once they wrote `FLUSH_BYTES`, so small requests signal
+// once per batch. With EVENT_IDX, whenever the avail ring holds less than `WAKE_AHEAD_BYTES` of work, and when
+// `FLUSH_AWAITED` completions wait for the driver (counted from `used_event`). The device and its driver run in
+// one thread over memfd guest RAM (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread
+// serves it after a kick.
 
 import assert from "node:assert/strict";
-import { FLUSH_BYTES, FLUSH_REQUESTS, PUBLISH_EVERY, WAKE_AHEAD_BYTES } from "../../src/crypto/data_queue.ts";
+import {
+  FLUSH_AWAITED,
+  FLUSH_BYTES,
+  FLUSH_REQUESTS,
+  PUBLISH_EVERY,
+  WAKE_AHEAD_BYTES,
+} from "../../src/crypto/data_queue.ts";
 import { DevicePath } from "../bench/device_path_cases.ts";
 
 interface Batch {
@@ -16,11 +23,15 @@ interface Batch {
   readonly flushed: number[];
 }
 
-/** Runs one batch of `depth` requests of `size` bytes, the device knowing of EVENT_IDX or not. */
-function oneBatch(size: number, depth: number, eventIdx: boolean): Batch {
+/**
+ * Runs one batch of `depth` requests of `size` bytes, the device knowing of EVENT_IDX or not, the driver waiting
+ * from `usedEvent` on (0: from the first completion).
+ */
+function oneBatch(size: number, depth: number, eventIdx: boolean, usedEvent = 0): Batch {
   const path = new DevicePath({ size, depth, indirect: false });
   const { queue } = path.vring;
   queue.eventIdx = eventIdx;
+  path.driver.setUsedEvent(usedEvent);
   const batch: Batch = { published: [], flushed: [] };
   const publishUsed = queue.publishUsed.bind(queue);
   Object.assign(queue, {
@@ -55,26 +66,41 @@ Deno.test("64 B requests: used.idx every PUBLISH_EVERY requests; each may signal
   assert.deepEqual(withoutIdx.flushed, [32]);
 });
 
-Deno.test("4 KiB requests signal every FLUSH_BYTES of output, and with EVENT_IDX again once little work is left", () => {
+Deno.test("4 KiB requests signal every FLUSH_BYTES of output; with EVENT_IDX once little work is left", () => {
   const perFlush = Math.max(FLUSH_REQUESTS, Math.ceil(FLUSH_BYTES / (4096 + 1)));
   assert.equal(perFlush, 16, "the figures below assume 16");
   const withoutIdx = oneBatch(4096, 32, false);
   assert.deepEqual(withoutIdx.flushed, [16, 32]);
   assert.deepEqual(withoutIdx.published, every(PUBLISH_EVERY, 32));
   // After request k, 32 - k requests wait in the avail ring: under WAKE_AHEAD_BYTES from k = 17 on, so every
-  // publication after the rule's flush at 16 may wake the driver.
+  // publication from 20 on may wake the driver; before, fewer than FLUSH_AWAITED completions wait for it.
+  assert.equal(FLUSH_AWAITED, 24, "the figures below assume 24");
   const withIdx = oneBatch(4096, 32, true);
-  assert.deepEqual(withIdx.flushed, [16, 20, 24, 28, 32]);
+  assert.deepEqual(withIdx.flushed, [20, 24, 28, 32]);
   assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
 });
 
-Deno.test("16 KiB requests are signalled every FLUSH_REQUESTS requests, not every 64 KiB, and keep that with EVENT_IDX", () => {
+Deno.test("16 KiB requests are signalled every FLUSH_REQUESTS requests, or FLUSH_AWAITED with EVENT_IDX", () => {
   assert.ok(16 * 1024 * FLUSH_REQUESTS > FLUSH_BYTES);
-  // Even 4 requests left are 64 KiB of work, not less than WAKE_AHEAD_BYTES: publications without signals.
+  // Even 4 requests left are 64 KiB of work, not less than WAKE_AHEAD_BYTES: only the count of waiting
+  // completions signals.
   assert.ok(4 * 16 * 1024 >= WAKE_AHEAD_BYTES);
-  for (const eventIdx of [false, true]) {
-    const batch = oneBatch(16 * 1024, 32, eventIdx);
-    assert.deepEqual(batch.flushed, every(FLUSH_REQUESTS, 32), `eventIdx ${eventIdx}`);
-    assert.deepEqual(batch.published, every(PUBLISH_EVERY, 32), `eventIdx ${eventIdx}`);
-  }
+  const withoutIdx = oneBatch(16 * 1024, 32, false);
+  assert.deepEqual(withoutIdx.flushed, every(FLUSH_REQUESTS, 32));
+  const withIdx = oneBatch(16 * 1024, 32, true);
+  assert.deepEqual(withIdx.flushed, [24, 28, 32]);
+  for (const batch of [withoutIdx, withIdx]) assert.deepEqual(batch.published, every(PUBLISH_EVERY, 32));
+});
+
+Deno.test("with EVENT_IDX the waiting completions are counted from used_event, not from the last signal", () => {
+  // The driver took the first 8 in an earlier round: 24 wait for it only at the batch's end.
+  const batch = oneBatch(16 * 1024, 32, true, 8);
+  assert.deepEqual(batch.flushed, [32]);
+  assert.deepEqual(batch.published, every(PUBLISH_EVERY, 32));
+});
+
+Deno.test("with EVENT_IDX a driver that polls (used_event out of reach) waits for no completion", () => {
+  const batch = oneBatch(16 * 1024, 32, true, 0x8000);
+  assert.deepEqual(batch.flushed, [32]);
+  assert.deepEqual(batch.published, every(PUBLISH_EVERY, 32));
 });

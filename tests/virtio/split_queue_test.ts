@@ -186,6 +186,20 @@ Deno.test("SplitQueue.needsNotification() with EVENT_IDX follows used_event (vir
   assert.equal(p.queue.needsNotification(p.mem), true);
 });
 
+Deno.test("SplitQueue.awaitedUsed() counts the elements added at or past used_event, across the wrap", () => {
+  const p = pair(8, { eventIdx: true, start: 0xfffe });
+  p.driver.setUsedEvent(0xffff); // waits for the element at 0xffff
+  roundTrips(p, 1); // next_used 0xffff: not reached yet
+  assert.equal(p.queue.awaitedUsed(p.mem), 0);
+  roundTrips(p, 3); // next_used 2: elements 0xffff, 0, 1
+  assert.equal(p.queue.awaitedUsed(p.mem), 3);
+  p.driver.setUsedEvent(0x8000); // a polling driver: out of reach
+  assert.equal(p.queue.awaitedUsed(p.mem), 0);
+  p.queue.eventIdx = false; // without EVENT_IDX the device cannot know
+  p.driver.setUsedEvent(0);
+  assert.equal(p.queue.awaitedUsed(p.mem), 0);
+});
+
 Deno.test("SplitQueue.popChain() rejects an avail idx more than size ahead", () => {
   const r = new RawRing(guestRam(), 8);
   const { queue, chain } = r.device();
