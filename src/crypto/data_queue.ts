@@ -39,16 +39,22 @@ export const FLUSH_REQUESTS = 16;
 export const PUBLISH_EVERY = 4;
 /**
  * With EVENT_IDX the driver says when it waits for a signal (`used_event`), so a mid-batch publication may also
- * wake it: when the work left in the avail ring is shorter than about one wake-up (fewer than `WAKE_AHEAD_BYTES` of
- * output at the last request's size: the driver refills while the daemon serves the rest, instead of after the
- * batch), and when `FLUSH_AWAITED` completions and `FLUSH_BYTES` of output wait for it (`awaitedUsed()`). Counting
- * those from `used_event`, not from the last signal, lets the driver take what completed during its wake-up in the
- * same round: a signal costs the daemon an `eventfd_write`, and a wake-up IPI when the driver's CPU sleeps.
- * Without EVENT_IDX (QEMU never passes it on, interop.md 1.9) the device cannot tell a waiting driver from a busy
- * one: only `FLUSH_REQUESTS` with `FLUSH_BYTES`, and the batch's end, signal. Measured in docs/architecture.md,
- * "Threads".
+ * wake it: when the work left in the avail ring is shorter than about one wake-up (the driver then refills while
+ * the daemon serves the rest, instead of after the batch), and when `FLUSH_AWAITED` completions and `FLUSH_BYTES`
+ * of output wait for it (`awaitedUsed()`). The work left is counted in bytes of output, each request weighing its
+ * output plus `REQUEST_COST_BYTES` for what it costs whatever its size, against `WAKE_AHEAD_BYTES` (~40 µs of
+ * AES-CBC here, one wake-up of a sleeping driver). Waiting completions are counted from `used_event`, not from
+ * the last signal, so the driver takes what completed during its wake-up in the same round: a signal costs the
+ * daemon an `eventfd_write`, and a wake-up IPI when the driver's CPU sleeps. Without EVENT_IDX (QEMU never
+ * passes it on, interop.md 1.9) the device cannot tell a waiting driver from a busy one: only `FLUSH_REQUESTS`
+ * with `FLUSH_BYTES`, and the batch's end, signal. Measured in docs/architecture.md, "Threads".
  */
-export const WAKE_AHEAD_BYTES = 64 * 1024;
+export const WAKE_AHEAD_BYTES = 40 * 1024;
+/**
+ * A request's fixed cost (ring, parse, engine call, completion: about 1 µs here) in bytes of output that take as
+ * long. See `WAKE_AHEAD_BYTES`.
+ */
+export const REQUEST_COST_BYTES = 2048;
 /** See `WAKE_AHEAD_BYTES`. */
 export const FLUSH_AWAITED = 24;
 
@@ -167,12 +173,12 @@ export class DataQueue {
     vring.queue.publishUsed(vring.memory);
   }
 
-  // With EVENT_IDX: a mid-batch publication may signal when the avail ring holds little work (WAKE_AHEAD_BYTES), or
-  // when FLUSH_AWAITED completions and FLUSH_BYTES of output wait for the driver (counted from `used_event`).
+  // With EVENT_IDX: a mid-batch publication may signal when the avail ring holds little work (WAKE_AHEAD_BYTES,
+  // REQUEST_COST_BYTES), or when FLUSH_AWAITED completions and FLUSH_BYTES of output wait for the driver.
   #publishAwaited(vring: VringHandle, last: Slot): void {
     const queue = vring.queue;
     const size = last.parser.outputLen;
-    if (queue.availPending * size < WAKE_AHEAD_BYTES) return this.#flush(vring);
+    if (queue.availPending * (size + REQUEST_COST_BYTES) < WAKE_AHEAD_BYTES) return this.#flush(vring);
     const awaited = queue.awaitedUsed(vring.memory);
     if (awaited >= FLUSH_AWAITED && awaited * size >= FLUSH_BYTES) this.#flush(vring);
     else this.#publish(vring);

@@ -1,7 +1,8 @@
 // A batch publishes its completions as it goes, so a driver refills the ring while the rest of the batch runs:
 // `used.idx` is stored every `PUBLISH_EVERY` requests, and a publication may also signal (`vring.flush()`). Without
 // EVENT_IDX (QEMU's path): every `FLUSH_REQUESTS` requests once they wrote `FLUSH_BYTES`, so small requests signal
-// once per batch. With EVENT_IDX, whenever the avail ring holds less than `WAKE_AHEAD_BYTES` of work, and when
+// once per batch. With EVENT_IDX, whenever the avail ring holds less than `WAKE_AHEAD_BYTES` of work (each
+// request weighing its output and `REQUEST_COST_BYTES`), and when
 // `FLUSH_AWAITED` completions wait for the driver (counted from `used_event`). The device and its driver run in
 // one thread over memfd guest RAM (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread
 // serves it after a kick.
@@ -12,6 +13,7 @@ import {
   FLUSH_BYTES,
   FLUSH_REQUESTS,
   PUBLISH_EVERY,
+  REQUEST_COST_BYTES,
   WAKE_AHEAD_BYTES,
 } from "../../src/crypto/data_queue.ts";
 import { DevicePath } from "../bench/device_path_cases.ts";
@@ -55,36 +57,43 @@ function oneBatch(size: number, depth: number, eventIdx: boolean, usedEvent = 0)
 const every = (step: number, last: number): number[] =>
   Array.from({ length: last / step }, (_, i) => (i + 1) * step);
 
-Deno.test("64 B requests: used.idx every PUBLISH_EVERY requests; each may signal only with EVENT_IDX", () => {
-  assert.ok(32 * 64 < WAKE_AHEAD_BYTES, "the whole batch is less than a wake-up's work");
+/** The first completion count k (a multiple of PUBLISH_EVERY) after which 32 - k requests are under a wake-up. */
+const wakeAheadFrom = (size: number): number => {
+  let k = PUBLISH_EVERY;
+  while ((32 - k) * (size + REQUEST_COST_BYTES) >= WAKE_AHEAD_BYTES) k += PUBLISH_EVERY;
+  return k;
+};
+
+Deno.test("64 B requests: used.idx every PUBLISH_EVERY requests; with EVENT_IDX a signal once little work is left", () => {
+  assert.equal(wakeAheadFrom(64), 16, "the figures below assume 16");
   const withIdx = oneBatch(64, 32, true);
   assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
-  assert.deepEqual(withIdx.flushed, every(PUBLISH_EVERY, 32));
+  assert.deepEqual(withIdx.flushed, [16, 20, 24, 28, 32]);
   // QEMU's path: the device cannot tell a waiting driver, so a signal is an interrupt: once per batch.
   const withoutIdx = oneBatch(64, 32, false);
   assert.deepEqual(withoutIdx.published, every(PUBLISH_EVERY, 32));
   assert.deepEqual(withoutIdx.flushed, [32]);
 });
 
-Deno.test("4 KiB requests signal every FLUSH_BYTES of output; with EVENT_IDX once little work is left", () => {
+Deno.test("4 KiB requests signal every FLUSH_BYTES of output; with EVENT_IDX every FLUSH_AWAITED", () => {
   const perFlush = Math.max(FLUSH_REQUESTS, Math.ceil(FLUSH_BYTES / (4096 + 1)));
   assert.equal(perFlush, 16, "the figures below assume 16");
   const withoutIdx = oneBatch(4096, 32, false);
   assert.deepEqual(withoutIdx.flushed, [16, 32]);
   assert.deepEqual(withoutIdx.published, every(PUBLISH_EVERY, 32));
-  // After request k, 32 - k requests wait in the avail ring: under WAKE_AHEAD_BYTES from k = 17 on, so every
-  // publication from 20 on may wake the driver; before, fewer than FLUSH_AWAITED completions wait for it.
+  // FLUSH_AWAITED completions wait for the driver from 24 on; 4 requests left are under a wake-up's work.
   assert.equal(FLUSH_AWAITED, 24, "the figures below assume 24");
+  assert.equal(wakeAheadFrom(4096), 28);
   const withIdx = oneBatch(4096, 32, true);
-  assert.deepEqual(withIdx.flushed, [20, 24, 28, 32]);
+  assert.deepEqual(withIdx.flushed, [24, 28, 32]);
   assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
 });
 
 Deno.test("16 KiB requests are signalled every FLUSH_REQUESTS requests, or FLUSH_AWAITED with EVENT_IDX", () => {
   assert.ok(16 * 1024 * FLUSH_REQUESTS > FLUSH_BYTES);
-  // Even 4 requests left are 64 KiB of work, not less than WAKE_AHEAD_BYTES: only the count of waiting
+  // Even the 4 requests left at the last publication are more than a wake-up's work: only the count of waiting
   // completions signals.
-  assert.ok(4 * 16 * 1024 >= WAKE_AHEAD_BYTES);
+  assert.ok(4 * (16 * 1024 + REQUEST_COST_BYTES) >= WAKE_AHEAD_BYTES);
   const withoutIdx = oneBatch(16 * 1024, 32, false);
   assert.deepEqual(withoutIdx.flushed, every(FLUSH_REQUESTS, 32));
   const withIdx = oneBatch(16 * 1024, 32, true);
