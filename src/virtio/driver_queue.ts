@@ -5,11 +5,12 @@
  * any order.
  *
  * Built for about a million requests a second: `addList()` with a reused `DriverBufferList` and `popUsed()` into a
- * reused `UsedBuffer` allocate nothing; `add()` and `pollUsed()` are the convenient, allocating forms.
- *
- * Memory order is the mirror of `SplitQueue`'s: ring entries and descriptors are plain stores, `avail.idx` is a
- * seq-cst `Atomics.store` (the barrier of 2.7.13.3.1), and the `flags`/`avail_event` read after it is a seq-cst load
- * (2.7.13.4.1: "a suitable memory barrier before reading flags or avail_event").
+ * reused `UsedBuffer` allocate nothing; `add()` and `pollUsed()` are the convenient, allocating forms. Memory order is the mirror of `SplitQueue`'s: ring entries and descriptors are plain stores, `avail.idx` is a
+ * Release store (2.7.13.3.1) and `used.idx` an Acquire load, and two store-load orders need a fence: before
+ * reading `flags`/`avail_event` after publishing (2.7.13.4.1: "a suitable memory barrier before reading flags or
+ * avail_event"), and before believing an empty used ring after re-arming `used_event`. On x86-64 (`TSO`) the
+ * index accesses are plain and the two fences are seq-cst `Atomics.store`s; elsewhere every index access is a
+ * seq-cst `Atomics` operation.
  *
  * @module
  */
@@ -29,6 +30,7 @@ import {
   isValidQueueSize,
   type RingAddresses,
   type RingPart,
+  TSO,
   usedEventOffset,
   usedRingSize,
   VIRTQ_AVAIL_FLAGS,
@@ -232,9 +234,10 @@ export class DriverQueue<T = unknown> {
     return head;
   }
 
-  /** Makes the chains added so far visible: one seq-cst store of `avail.idx` (2.7.13.3). */
+  /** Makes the chains added so far visible: one Release store of `avail.idx` (2.7.13.3). */
   publish(): void {
-    Atomics.store(this.#availIdx, 0, this.#shadowAvail);
+    if (TSO) this.#availIdx[0] = this.#shadowAvail;
+    else Atomics.store(this.#availIdx, 0, this.#shadowAvail);
     this.#publishedAvail = this.#shadowAvail;
   }
 
@@ -250,7 +253,8 @@ export class DriverQueue<T = unknown> {
     const old = this.#kickedAvail;
     this.#kickedAvail = next;
     if (next === old) return false;
-    // Seq-cst loads after the seq-cst avail.idx store in publish(): the barrier 2.7.13.4.1 requires.
+    // The barrier 2.7.13.4.1 requires: on x86-64 a seq-cst store of the same avail.idx, elsewhere publish()'s.
+    if (TSO) Atomics.store(this.#availIdx, 0, next);
     if (this.eventIdx) return virtqNeedEvent(Atomics.load(this.#availEvent, 0), next, old);
     return (Atomics.load(this.#usedFlags, 0) & VRING_USED_F_NO_NOTIFY) === 0;
   }
@@ -298,7 +302,7 @@ export class DriverQueue<T = unknown> {
   }
 
   #readUsed(out: UsedBuffer<T>): boolean {
-    const usedIdx = Atomics.load(this.#usedIdx, 0);
+    const usedIdx = this.#loadUsedIdx();
     if (usedIdx === this.#lastUsed) return false;
     if (((usedIdx - this.#lastUsed) & 0xffff) > this.size) {
       const ahead = `${this.size} ahead of ${this.#lastUsed}`;
@@ -315,7 +319,19 @@ export class DriverQueue<T = unknown> {
 
   #nextUsed(): void {
     this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
-    if (this.eventIdx && this.rearmOnPop) Atomics.store(this.#usedEvent, 0, this.#lastUsed);
+    if (!this.eventIdx || !this.rearmOnPop) return;
+    if (TSO) this.#usedEvent[0] = this.#lastUsed;
+    else Atomics.store(this.#usedEvent, 0, this.#lastUsed);
+  }
+
+  // On x86-64 an empty ring is read again after a fence (a seq-cst used_event store) when re-arming on pop: a device
+  // that read the old used_event and skipped its signal stored used.idx first. Elsewhere the seq-cst pair is it.
+  #loadUsedIdx(): number {
+    if (!TSO) return Atomics.load(this.#usedIdx, 0);
+    const idx = this.#usedIdx[0]!;
+    if (idx !== this.#lastUsed || !this.eventIdx || !this.rearmOnPop) return idx;
+    Atomics.store(this.#usedEvent, 0, this.#lastUsed);
+    return this.#usedIdx[0]!;
   }
 
   /**

@@ -240,7 +240,8 @@ export function ringPart(mem: GuestMemory, gpa: number, len: number): RingPart |
  * `Atomics` (style.md rule 11). The view is in host byte order: virtio 1.x is little-endian, as are all hosts
  * Deno runs on (x86-64, aarch64).
  *
- * UNSAFE: the view is live memory the other side writes or reads concurrently; access it only through `Atomics`.
+ * UNSAFE: the view is live memory the other side writes or reads concurrently; access it through `Atomics`, or
+ * with plain accesses where `TSO` makes them Acquire and Release (the queues say which).
  *
  * @param part The ring part.
  * @param off Offset of the u16 in the part.
@@ -254,3 +255,10 @@ export function ringIndexView(part: RingPart, off: number): Uint16Array | undefi
 function alignUp(value: number, align: number): number {
   return Math.ceil(value / align) * align;
 }
+
+/**
+ * Whether the host orders memory as x86-64 does (TSO: loads are not reordered with loads, nor stores with
+ * stores), so a plain index load is an Acquire and a plain store a Release, and only store-load orders need a
+ * fence (a seq-cst `Atomics.store`, an `xchg`).
+ */
+export const TSO = Deno.build.arch === "x86_64";

@@ -35,6 +35,7 @@ import {
   isValidQueueSize,
   MAX_QUEUE_SIZE,
   type RingAddresses,
+  TSO,
   USED_RING_ALIGN,
   VIRTQ_AVAIL_RING,
   VIRTQ_USED_ELEM_ID,
@@ -45,8 +46,6 @@ import {
 } from "./ring.ts";
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-/** Whether the host orders memory as x86-64 does (TSO), so plain index accesses are Acquire and Release. */
-const TSO = Deno.build.arch === "x86_64";
 
 /**
  * One split virtqueue, device side (VIRTIO v1.2, 2.7). Set up with `setSize()`, `setAddresses()`,

@@ -1,5 +1,5 @@
 /**
- * The store-load fences of the split ring (split_queue.ts, "Memory order"), raced for real: the device here, the
+ * The store-load fences of the split ring (split_queue.ts and driver_queue.ts, "Memory order"), raced for real: the device here, the
  * driver on a Worker, both over one SharedArrayBuffer of guest RAM, in lock step with a spin barrier and a
  * different offset between them each round. Each race is a Dekker pair, where one side stores and then loads what
  * the other stores:
@@ -11,8 +11,9 @@
  * will not kick, or the driver on a completion the device will not signal (a lost wake-up, a hung queue). With the
  * fences, no round may end that way. The device's start moves each round towards the point where the two sides
  * meet (`Aligner`), where a missing fence shows: on this project's 2-vCPU test host, without the `used.idx` fence
- * about 20 of 100,000 notification rounds were lost; the kick race, without its fence, lost none in 100,000, so
- * it guards the rule less well than the notification race does.
+ * about 20 of 100,000 notification rounds were lost, and without the driver's (`DriverQueue` re-reading an empty
+ * used ring after a seq-cst `used_event` store) the test failed in each of 2 runs; the kick race, without its
+ * fence, lost none in 100,000, so it guards the rule less well than the notification race does.
  */
 
 import assert from "node:assert/strict";
