@@ -151,11 +151,8 @@ export class DataQueue {
         break;
       }
       this.#run(vring, slot);
-      if (this.#unpublished < PUBLISH_EVERY) continue;
-      if (vring.queue.eventIdx) this.#publishAwaited(vring, slot);
-      else if (this.#unflushedRequests >= FLUSH_REQUESTS && this.#unflushed >= FLUSH_BYTES) {
-        this.#flush(vring);
-      } else this.#publish(vring);
+      if (this.#countedFlushDue(vring)) this.#flush(vring);
+      else if (this.#unpublished >= PUBLISH_EVERY) this.#publish(vring, slot);
     }
     this.#flush(vring);
   }
@@ -167,21 +164,28 @@ export class DataQueue {
     vring.flush();
   }
 
-  // A mid-batch `used.idx` store, no signal.
-  #publish(vring: VringHandle): void {
-    this.#unpublished = 0;
-    vring.queue.publishUsed(vring.memory);
+  // Without EVENT_IDX, checked after every request: FLUSH_REQUESTS requests and FLUSH_BYTES of output since the
+  // last flush. With it the driver's used_event decides instead, at the publication points (#signalDue).
+  #countedFlushDue(vring: VringHandle): boolean {
+    return !vring.queue.eventIdx && this.#unflushedRequests >= FLUSH_REQUESTS &&
+      this.#unflushed >= FLUSH_BYTES;
   }
 
-  // With EVENT_IDX: a mid-batch publication may signal when the avail ring holds little work (WAKE_AHEAD_BYTES,
-  // REQUEST_COST_BYTES), or when FLUSH_AWAITED completions and FLUSH_BYTES of output wait for the driver.
-  #publishAwaited(vring: VringHandle, last: Slot): void {
+  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when one is due (#signalDue).
+  #publish(vring: VringHandle, last: Slot): void {
     const queue = vring.queue;
-    const size = last.parser.outputLen;
-    if (queue.availPending * (size + REQUEST_COST_BYTES) < WAKE_AHEAD_BYTES) return this.#flush(vring);
+    if (queue.eventIdx && this.#signalDue(vring, last.parser.outputLen)) return this.#flush(vring);
+    this.#unpublished = 0;
+    queue.publishUsed(vring.memory);
+  }
+
+  // With EVENT_IDX: when the avail ring holds little work (WAKE_AHEAD_BYTES, REQUEST_COST_BYTES), or when
+  // FLUSH_AWAITED completions and FLUSH_BYTES of output wait for the driver.
+  #signalDue(vring: VringHandle, size: number): boolean {
+    const queue = vring.queue;
+    if (queue.availPending * (size + REQUEST_COST_BYTES) < WAKE_AHEAD_BYTES) return true;
     const awaited = queue.awaitedUsed(vring.memory);
-    if (awaited >= FLUSH_AWAITED && awaited * size >= FLUSH_BYTES) this.#flush(vring);
-    else this.#publish(vring);
+    return awaited >= FLUSH_AWAITED && awaited * size >= FLUSH_BYTES;
   }
 
   #pop(vring: VringHandle, slot: Slot): boolean {

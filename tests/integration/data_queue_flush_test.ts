@@ -2,10 +2,9 @@
 // `used.idx` is stored every `PUBLISH_EVERY` requests, and a publication may also signal (`vring.flush()`). Without
 // EVENT_IDX (QEMU's path): every `FLUSH_REQUESTS` requests once they wrote `FLUSH_BYTES`, so small requests signal
 // once per batch. With EVENT_IDX, whenever the avail ring holds less than `WAKE_AHEAD_BYTES` of work (each
-// request weighing its output and `REQUEST_COST_BYTES`), and when
-// `FLUSH_AWAITED` completions wait for the driver (counted from `used_event`). The device and its driver run in
-// one thread over memfd guest RAM (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread
-// serves it after a kick.
+// request weighing its output and `REQUEST_COST_BYTES`), and when `FLUSH_AWAITED` completions wait for the driver
+// (counted from `used_event`). The device and its driver run in one thread over memfd guest RAM
+// (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread serves it after a kick.
 
 import assert from "node:assert/strict";
 import {
@@ -87,6 +86,14 @@ Deno.test("4 KiB requests signal every FLUSH_BYTES of output; with EVENT_IDX eve
   const withIdx = oneBatch(4096, 32, true);
   assert.deepEqual(withIdx.flushed, [24, 28, 32]);
   assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
+});
+
+Deno.test("without EVENT_IDX the FLUSH_BYTES bound is checked after every request, not at publications only", () => {
+  // 3 KiB: 16 requests are under FLUSH_BYTES, 22 (not a multiple of PUBLISH_EVERY) the first over it.
+  const size = 3 * 1024;
+  assert.ok(16 * (size + 1) < FLUSH_BYTES && 21 * (size + 1) < FLUSH_BYTES && 22 * (size + 1) >= FLUSH_BYTES);
+  const batch = oneBatch(size, 32, false);
+  assert.deepEqual(batch.flushed, [22, 32]);
 });
 
 Deno.test("16 KiB requests are signalled every FLUSH_REQUESTS requests, or FLUSH_AWAITED with EVENT_IDX", () => {
