@@ -5,12 +5,12 @@
  * any order.
  *
  * Built for about a million requests a second: `addList()` with a reused `DriverBufferList` and `popUsed()` into a
- * reused `UsedBuffer` allocate nothing; `add()` and `pollUsed()` are the convenient, allocating forms. Memory order is the mirror of `SplitQueue`'s: ring entries and descriptors are plain stores, `avail.idx` is a
- * Release store (2.7.13.3.1) and `used.idx` an Acquire load, and two store-load orders need a fence: before
- * reading `flags`/`avail_event` after publishing (2.7.13.4.1: "a suitable memory barrier before reading flags or
- * avail_event"), and before believing an empty used ring after re-arming `used_event`. On x86-64 (`TSO`) the
- * index accesses are plain and the two fences are seq-cst `Atomics.store`s; elsewhere every index access is a
- * seq-cst `Atomics` operation.
+ * reused `UsedBuffer` allocate nothing; `add()` and `pollUsed()` are the convenient, allocating forms.
+ *
+ * Memory order is the mirror of `SplitQueue`'s (`_index_order.ts`): ring entries and descriptors are plain stores,
+ * `avail.idx` is a Release store (2.7.13.3.1) and `used.idx` an Acquire load, and two store-load orders need a
+ * fence: before reading `flags`/`avail_event` after publishing (2.7.13.4.1: "a suitable memory barrier before
+ * reading flags or avail_event"), and before believing an empty used ring after re-arming `used_event`.
  *
  * @module
  */
@@ -23,6 +23,7 @@ import type { HeadOrder } from "./head_order.ts";
 import { VirtqueueError } from "./errors.ts";
 import { writeDesc } from "./_desc_write.ts";
 import { readU32, writeU16 } from "./le.ts";
+import { fenceAfterStore, loadIndex, loadIndexFenced, storeIndex } from "./_index_order.ts";
 import {
   availEventOffset,
   availRingSize,
@@ -30,7 +31,6 @@ import {
   isValidQueueSize,
   type RingAddresses,
   type RingPart,
-  TSO,
   usedEventOffset,
   usedRingSize,
   VIRTQ_AVAIL_FLAGS,
@@ -236,8 +236,7 @@ export class DriverQueue<T = unknown> {
 
   /** Makes the chains added so far visible: one Release store of `avail.idx` (2.7.13.3). */
   publish(): void {
-    if (TSO) this.#availIdx[0] = this.#shadowAvail;
-    else Atomics.store(this.#availIdx, 0, this.#shadowAvail);
+    storeIndex(this.#availIdx, this.#shadowAvail);
     this.#publishedAvail = this.#shadowAvail;
   }
 
@@ -253,8 +252,7 @@ export class DriverQueue<T = unknown> {
     const old = this.#kickedAvail;
     this.#kickedAvail = next;
     if (next === old) return false;
-    // The barrier 2.7.13.4.1 requires: on x86-64 a seq-cst store of the same avail.idx, elsewhere publish()'s.
-    if (TSO) Atomics.store(this.#availIdx, 0, next);
+    fenceAfterStore(this.#availIdx, next); // the barrier 2.7.13.4.1 requires
     if (this.eventIdx) return virtqNeedEvent(Atomics.load(this.#availEvent, 0), next, old);
     return (Atomics.load(this.#usedFlags, 0) & VRING_USED_F_NO_NOTIFY) === 0;
   }
@@ -319,19 +317,14 @@ export class DriverQueue<T = unknown> {
 
   #nextUsed(): void {
     this.#lastUsed = (this.#lastUsed + 1) & 0xffff;
-    if (!this.eventIdx || !this.rearmOnPop) return;
-    if (TSO) this.#usedEvent[0] = this.#lastUsed;
-    else Atomics.store(this.#usedEvent, 0, this.#lastUsed);
+    if (this.eventIdx && this.rearmOnPop) storeIndex(this.#usedEvent, this.#lastUsed);
   }
 
-  // On x86-64 an empty ring is read again after a fence (a seq-cst used_event store) when re-arming on pop: a device
-  // that read the old used_event and skipped its signal stored used.idx first. Elsewhere the seq-cst pair is it.
+  // Re-arming on pop, an empty ring is believed only after the fence that follows the used_event store (#nextUsed):
+  // a device that read the old used_event and skipped its signal stored used.idx before that read.
   #loadUsedIdx(): number {
-    if (!TSO) return Atomics.load(this.#usedIdx, 0);
-    const idx = this.#usedIdx[0]!;
-    if (idx !== this.#lastUsed || !this.eventIdx || !this.rearmOnPop) return idx;
-    Atomics.store(this.#usedEvent, 0, this.#lastUsed);
-    return this.#usedIdx[0]!;
+    if (!this.eventIdx || !this.rearmOnPop) return loadIndex(this.#usedIdx);
+    return loadIndexFenced(this.#usedIdx, this.#lastUsed, this.#usedEvent, this.#lastUsed);
   }
 
   /**

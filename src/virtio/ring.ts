@@ -241,7 +241,7 @@ export function ringPart(mem: GuestMemory, gpa: number, len: number): RingPart |
  * Deno runs on (x86-64, aarch64).
  *
  * UNSAFE: the view is live memory the other side writes or reads concurrently; access it through `Atomics`, or
- * with plain accesses where `TSO` makes them Acquire and Release (the queues say which).
+ * with plain accesses where x86-64's order makes them Acquire and Release (`_index_order.ts`).
  *
  * @param part The ring part.
  * @param off Offset of the u16 in the part.
@@ -255,10 +255,3 @@ export function ringIndexView(part: RingPart, off: number): Uint16Array | undefi
 function alignUp(value: number, align: number): number {
   return Math.ceil(value / align) * align;
 }
-
-/**
- * Whether the host orders memory as x86-64 does (TSO: loads are not reordered with loads, nor stores with
- * stores), so a plain index load is an Acquire and a plain store a Release, and only store-load orders need a
- * fence (a seq-cst `Atomics.store`, an `xchg`).
- */
-export const TSO = Deno.build.arch === "x86_64";

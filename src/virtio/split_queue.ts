@@ -8,15 +8,12 @@
  * order and does not move across an `Atomics` operation. vm-virtio needs an Acquire load of `avail.idx`, a Release
  * store of `used.idx`, and two store-load fences: before reading `used_event` (after the `used.idx` store), and
  * before trusting an empty avail ring (after the `avail_event` store), or a driver that read the old value skips
- * its notification while the device goes to sleep.
- * - On x86-64 (TSO: loads are not reordered with loads, nor stores with stores) a plain load is an Acquire and a
- *   plain store a Release, as in Linux's and DPDK's x86 barriers. Only the two fences are real: a seq-cst
- *   `Atomics.store` (an `xchg`), once per notification decision and once per empty pop. The per-request `Atomics`
- *   it replaces cost 9% of `serve --poll` at 64 B (a fence per store drains the store buffer).
- * - Elsewhere (aarch64) every index access is a sequentially consistent `Atomics` operation, which covers all
- *   four. Whether V8 emits real atomic instructions on a non-shared, externally backed ArrayBuffer is unverified
- *   (style.md 4).
-
+ * its notification while the device goes to sleep. How each is done per architecture is in `_index_order.ts`:
+ * on x86-64 the accesses are plain and only the two fences are real (a seq-cst `Atomics.store`, once per
+ * notification decision and once per empty pop); the per-request `Atomics` this replaced cost 9% of `serve --poll`
+ * at 64 B (a fence per store drains the store buffer). Whether V8 emits real atomic instructions on a non-shared,
+ * externally backed ArrayBuffer elsewhere is unverified (style.md 4).
+ *
  * Host byte order: the index views are in host order and virtio 1.x is little-endian; the constructor checks the
  * host (Deno runs on x86-64 and aarch64, both little-endian).
  *
@@ -29,13 +26,13 @@ import { type DescriptorChain, readDescriptorChain } from "./descriptor_chain.ts
 import { VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
 import { readU16, writeU32 } from "./le.ts";
 import { checkRingAddress, checkU16 } from "./_queue_checks.ts";
+import { fenceAfterStore, loadIndexFenced, storeIndex } from "./_index_order.ts";
 import {
   AVAIL_RING_ALIGN,
   DESC_TABLE_ALIGN,
   isValidQueueSize,
   MAX_QUEUE_SIZE,
   type RingAddresses,
-  TSO,
   USED_RING_ALIGN,
   VIRTQ_AVAIL_RING,
   VIRTQ_USED_ELEM_ID,
@@ -310,8 +307,7 @@ export class SplitQueue {
    */
   publishUsed(mem: GuestMemory): void {
     if (this.#publishedUsed === this.#nextUsed) return;
-    if (TSO) this.#ring(mem).usedIdx[0] = this.#nextUsed;
-    else Atomics.store(this.#ring(mem).usedIdx, 0, this.#nextUsed);
+    storeIndex(this.#ring(mem).usedIdx, this.#nextUsed);
     this.#publishedUsed = this.#nextUsed;
   }
 
@@ -340,7 +336,7 @@ export class SplitQueue {
     // The store-load fence that keeps a driver re-arming `used_event` from being missed (vm-virtio's
     // fence(SeqCst)): on x86-64 a seq-cst store of the same `used.idx`, elsewhere the one publishUsed() made.
     const v = this.#ring(mem);
-    if (TSO) Atomics.store(v.usedIdx, 0, next);
+    fenceAfterStore(v.usedIdx, next);
     const usedEvent = Atomics.load(v.usedEvent, 0);
     return virtqNeedEvent(usedEvent, next, old);
   }
@@ -357,20 +353,14 @@ export class SplitQueue {
   }
 
   #writeAvailEvent(v: RingViews): void {
-    if (TSO) v.availEvent[0] = this.#nextAvail;
-    else Atomics.store(v.availEvent, 0, this.#nextAvail);
+    storeIndex(v.availEvent, this.#nextAvail);
     this.#availEventStale = false;
   }
 
-  // Elsewhere than x86-64, the seq-cst avail_event store (#writeAvailEvent) and this seq-cst load are the fence. On
-  // x86-64 an empty ring is read again after a fence (a seq-cst store of avail_event): a driver that read the old
-  // avail_event and skipped its kick stored its idx before that read, so this second load sees its entries.
+  // An empty ring is believed only after the fence that follows the avail_event store (#writeAvailEvent): a driver
+  // that read the old avail_event and skipped its kick stored its idx before that read.
   #loadAvailIdx(v: RingViews): number {
-    if (!TSO) return Atomics.load(v.availIdx, 0);
-    const idx = v.availIdx[0]!;
-    if (idx !== this.#nextAvail) return idx;
-    Atomics.store(v.availEvent, 0, this.#nextAvail);
-    return v.availIdx[0]!;
+    return loadIndexFenced(v.availIdx, this.#nextAvail, v.availEvent, this.#nextAvail);
   }
 
   #ring(mem: GuestMemory): RingViews {

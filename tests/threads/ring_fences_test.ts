@@ -1,8 +1,8 @@
 /**
- * The store-load fences of the split ring (split_queue.ts and driver_queue.ts, "Memory order"), raced for real: the device here, the
- * driver on a Worker, both over one SharedArrayBuffer of guest RAM, in lock step with a spin barrier and a
- * different offset between them each round. Each race is a Dekker pair, where one side stores and then loads what
- * the other stores:
+ * The store-load fences of the split ring (`src/virtio/_index_order.ts`, used by split_queue.ts and
+ * driver_queue.ts), raced for real: the device here, the driver on a Worker, both over one SharedArrayBuffer of
+ * guest RAM, in lock step with a spin barrier and a different offset between them each round. Each race is a
+ * Dekker pair, where one side stores and then loads what the other stores:
  * - kicks: the device stores `avail_event` after a pop and then finds the ring empty or not; the driver stores
  *   `avail.idx` and then reads `avail_event` to decide its kick (VIRTIO v1.2, 2.7.10.1).
  * - notifications: the device stores `used.idx` and then reads `used_event`; the driver stores `used_event` after
