@@ -171,10 +171,16 @@ export class DataQueue {
       this.#unflushed >= FLUSH_BYTES;
   }
 
-  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when one is due (#signalDue).
+  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when one is due (#signalDue), and a notification
+  // decision at least once per queue size: a polling driver that refills as fast as the device serves keeps one
+  // batch going for tens of thousands of requests, and a decision window that long wraps the u16 indices and
+  // crosses any `used_event` (a signal the driver had suppressed).
   #publish(vring: VringHandle, last: Slot): void {
     const queue = vring.queue;
-    if (queue.eventIdx && this.#signalDue(vring, last.parser.outputLen)) return this.#flush(vring);
+    if (
+      queue.eventIdx &&
+      (queue.undecidedUsed >= queue.size || this.#signalDue(vring, last.parser.outputLen))
+    ) return this.#flush(vring);
     this.#unpublished = 0;
     queue.publishUsed(vring.memory);
   }

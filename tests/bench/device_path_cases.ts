@@ -115,6 +115,24 @@ export class DevicePath {
     return this.#reap();
   }
 
+  /**
+   * What a polling driver does between two of the device's `used.idx` stores: takes what completed and sends
+   * those slots again.
+   *
+   * @param more Whether to send the slots again (false: only take them).
+   * @returns The completions taken.
+   */
+  refill(more = true): number {
+    let n = 0;
+    while (this.#driver.popUsed(this.#used)) {
+      const slot = this.#used.token!;
+      if (more) this.#driver.addList(this.#lists[slot]!, this.#indirect, slot);
+      n++;
+    }
+    if (more) this.#driver.publish();
+    return n;
+  }
+
   #submit(): void {
     for (let slot = 0; slot < this.#lists.length; slot++) {
       this.#driver.addList(this.#lists[slot]!, this.#indirect, slot);

@@ -120,3 +120,40 @@ Deno.test("with EVENT_IDX a driver that polls (used_event out of reach) waits fo
   assert.deepEqual(batch.flushed, [32]);
   assert.deepEqual(batch.published, every(PUBLISH_EVERY, 32));
 });
+
+Deno.test("with EVENT_IDX a polling driver that keeps the ring full is never signalled, however long the batch", () => {
+  // The driver refills at every `used.idx` store, so one `processQueue` call serves 100k requests. A device
+  // that made its notification decision only at the batch's end would compare `used_event` with a window that
+  // has wrapped the u16 indices, and signal (seen with `bench --completion poll`: a dozen per run).
+  const path = new DevicePath({ size: 64, depth: 32, indirect: true });
+  const { queue, memory } = path.vring;
+  const driver = path.driver;
+  const total = 0x10000 + 0x9000; // one window this long, mod 2^16, would cross used_event
+  let served = 0;
+  let signals = 0;
+  let decisions = 0;
+  let widest = 0;
+  const publishUsed = queue.publishUsed.bind(queue);
+  Object.assign(queue, {
+    publishUsed: (mem: Parameters<typeof publishUsed>[0]) => {
+      publishUsed(mem);
+      served += path.refill(served < total);
+      driver.setUsedEvent(driver.lastUsed + 0x8000); // as `bench --completion poll` keeps it
+    },
+  });
+  Object.assign(path.vring, {
+    flush: () => {
+      widest = Math.max(widest, queue.undecidedUsed);
+      queue.publishUsed(memory);
+      decisions++;
+      if (queue.needsNotification(memory)) signals++;
+    },
+  });
+  driver.setUsedEvent(driver.lastUsed + 0x8000);
+  queue.needsNotification(memory); // the first decision may always signal (nothing to compare with yet)
+  assert.throws(() => path.round(), /round completed 0 of 32/); // the refills took every completion
+  assert.ok(served >= total, `served ${served}`);
+  assert.equal(signals, 0, `${signals} signals in ${decisions} decisions`);
+  assert.ok(widest <= queue.size + PUBLISH_EVERY, `a decision window of ${widest}`);
+  assert.ok(decisions >= Math.floor(total / queue.size), `${decisions} decisions`);
+});
