@@ -140,6 +140,7 @@ export class DataQueue {
   serve(vring: VringHandle): void {
     this.#vring = vring;
     this.#throttled = false;
+    let first = true;
     for (;;) {
       if (this.#budget.used >= this.#budget.limit) {
         this.#throttled = true; // served again when a completion frees room
@@ -149,6 +150,10 @@ export class DataQueue {
       if (!this.#pop(vring, slot)) {
         this.#free.push(slot);
         break;
+      }
+      if (first) {
+        first = false;
+        this.#engine.beginBatch?.(); // after the pop: an empty poll round reads no clock
       }
       this.#run(vring, slot);
       if (this.#countedFlushDue(vring)) this.#flush(vring);

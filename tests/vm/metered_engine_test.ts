@@ -137,3 +137,33 @@ Deno.test("MeteredEngine: requests alternating between sessions, and after one c
   assert.deepEqual(rows, [["accelerator", 2], ["software", 3]]);
   assert.equal(observed(meter), 5);
 });
+
+/** Spins for `ms` (a request's work, or the queue's idle time between batches). */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) { /* busy */ }
+}
+
+Deno.test("MeteredEngine: each request is timed from the batch's start or the previous completion, not the idle time", () => {
+  // The inner engine takes 20 ms per request; between the two batches the queue is idle for 60 ms.
+  const inner = new (class extends ScriptedEngine {
+    override submit(op: CryptoOp): number {
+      spin(20);
+      return super.submit(op);
+    }
+  })();
+  const meter = new MeteredEngine(inner);
+  const op = opFor(meter.createSession(AES_CBC));
+  meter.beginBatch();
+  meter.submit(op);
+  meter.submit(op);
+  spin(60);
+  meter.beginBatch();
+  meter.submit(op);
+  const { sum, counts, bounds } = meter.snapshot().latency;
+  assert.equal(counts.reduce((a, b) => a + b, 0), 3);
+  // Three requests of at least 20 ms each; had the idle time counted, the sum would be at least 120 ms.
+  assert.ok(sum >= 0.06 && sum < 0.11, `latency sum ${sum} s`);
+  const above50ms = counts.filter((_, i) => i > 0 && bounds[i - 1]! >= 0.05).reduce((a, b) => a + b, 0);
+  assert.equal(above50ms, 0);
+});
