@@ -57,6 +57,16 @@ export const WAKE_AHEAD_BYTES = 40 * 1024;
 export const REQUEST_COST_BYTES = 2048;
 /** See `WAKE_AHEAD_BYTES`. */
 export const FLUSH_AWAITED = 24;
+/**
+ * Most requests one `serve()` call takes off the ring (vhost-net's `VHOST_NET_PKT_WEIGHT` is the same 256). A
+ * driver that refills as fast as the device serves, or a guest that only bumps `avail.idx` over the same chain,
+ * would otherwise keep one call going for ever, and its thread would never get to its vhost-user messages, its
+ * control commands or a stop. The caller serves the ring again while `availPending` says work is left. The limit
+ * also bounds the window of each notification decision (made at the batch's end): with EVENT_IDX a window longer
+ * than half the u16 index space wraps and crosses any `used_event`, a signal the driver had suppressed (seen with
+ * `bench --completion poll` before the limit: a dozen per run).
+ */
+export const BATCH_LIMIT = 256;
 
 /** Everything one in-flight request needs until it completes. */
 class Slot {
@@ -133,7 +143,7 @@ export class DataQueue {
   }
 
   /**
-   * Serves everything available on the ring, then flushes the batch.
+   * Serves what is available on the ring, up to `BATCH_LIMIT` requests, then flushes the batch.
    *
    * @param vring The ring.
    */
@@ -141,7 +151,7 @@ export class DataQueue {
     this.#vring = vring;
     this.#throttled = false;
     let first = true;
-    for (;;) {
+    for (let taken = 0; taken < BATCH_LIMIT; taken++) {
       if (this.#budget.used >= this.#budget.limit) {
         this.#throttled = true; // served again when a completion frees room
         break;
@@ -176,16 +186,10 @@ export class DataQueue {
       this.#unflushed >= FLUSH_BYTES;
   }
 
-  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when one is due (#signalDue), and a notification
-  // decision at least once per queue size: a polling driver that refills as fast as the device serves keeps one
-  // batch going for tens of thousands of requests, and a decision window that long wraps the u16 indices and
-  // crosses any `used_event` (a signal the driver had suppressed).
+  // A mid-batch `used.idx` store; with EVENT_IDX a signal too when one is due (#signalDue).
   #publish(vring: VringHandle, last: Slot): void {
     const queue = vring.queue;
-    if (
-      queue.eventIdx &&
-      (queue.undecidedUsed >= queue.size || this.#signalDue(vring, last.parser.outputLen))
-    ) return this.#flush(vring);
+    if (queue.eventIdx && this.#signalDue(vring, last.parser.outputLen)) return this.#flush(vring);
     this.#unpublished = 0;
     queue.publishUsed(vring.memory);
   }

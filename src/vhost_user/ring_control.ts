@@ -245,8 +245,10 @@ export class RingControl {
       v.polled = true;
       this.#watcher.poll(v, true);
     }
-    // Buffers may already be waiting (the driver kicked before we listened): serve them now.
+    // Buffers may already be waiting (the driver kicked before we listened): serve them now. More than one batch
+    // of them (BATCH_LIMIT) is served on as if kicked: the watcher keeps a kicked ring with work left polled.
     this.processRing(v);
+    if (v.kickToken >= 0 && v.queue.availPending > 0) kick?.signal();
   }
 
   #onKick(v: Vring): void {

@@ -232,9 +232,11 @@ export class VhostUserServer {
     this.#updateIdle();
   }
 
-  // A kicked ring is polled for `busyPollUs` more: a burst's next requests need no kick.
+  // A kicked ring is polled for `busyPollUs` more: a burst's next requests need no kick. Without a window, one
+  // whose batch stopped at its limit with work left is polled until a round finds nothing (no kick comes for it).
   #keepBusy(vring: Vring): void {
-    if (this.#busyPollMs <= 0 || this.#polled.has(vring) || !vring.started) return;
+    if (this.#polled.has(vring) || !vring.started) return;
+    if (this.#busyPollMs <= 0 && vring.queue.availPending === 0) return;
     this.#busy.set(vring, monotonicMs() + this.#busyPollMs);
     this.#updateIdle();
   }

@@ -121,14 +121,6 @@ export class SplitQueue {
   get availPending(): number {
     return this.#availPending;
   }
-  /**
-   * Used elements published since the last `needsNotification()` decision. With EVENT_IDX the decision compares
-   * `used_event` with the u16 window from that decision's index to now, which says nothing once it spans half the
-   * index space: the owner must decide at least once per queue size of completions, however long its batch runs.
-   */
-  get undecidedUsed(): number {
-    return (this.#publishedUsed - this.#signalledUsed) & 0xffff;
-  }
   /** Chains popped and not yet added to the used ring. */
   get inflight(): number {
     return this.#inflight;

@@ -101,14 +101,14 @@ export class DevicePath {
 
   /** One batch through the whole device: add, publish, `processQueue`, take the used elements back. */
   round(): number {
-    this.#submit();
+    this.submit();
     this.device.processQueue(this.vring);
     return this.#reap();
   }
 
   /** One batch through the ring only: every chain popped and completed without being parsed. */
   ringRound(): number {
-    this.#submit();
+    this.submit();
     const { queue, memory } = this.vring;
     while (queue.popChain(memory, this.#chain)) queue.addUsed(memory, this.#chain.head, 1);
     this.vring.flush();
@@ -133,7 +133,8 @@ export class DevicePath {
     return n;
   }
 
-  #submit(): void {
+  /** Adds every slot's chain to the avail ring and publishes them. */
+  submit(): void {
     for (let slot = 0; slot < this.#lists.length; slot++) {
       this.#driver.addList(this.#lists[slot]!, this.#indirect, slot);
     }

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
 import { buildRequest, cipherRequest } from "../../src/frontend/mod.ts";
 import { DriverBufferList, UsedBuffer } from "../../src/virtio/mod.ts";
+import { BATCH_LIMIT } from "../../src/crypto/data_queue.ts";
 import { hex, startRig, toHex, waitFor } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.1 CBC-AES128.Encrypt, first block.
@@ -61,5 +62,46 @@ Deno.test("serve --busy-poll: a request published without a kick is served withi
   assert.equal(await completed(), 2);
   assert.equal(toHex(d.ram.view(second, PT.length)), CT);
   assert.equal(d.ram.view(second + PT.length, 1)[0], Status.OK);
+  d.releaseQueue(q);
+});
+
+Deno.test("without busy-poll, one kick for more than BATCH_LIMIT requests: all are served, batch after batch", async () => {
+  await using rig = await startRig({ queueSize: 1024 }, { busyPollUs: 0 });
+  const d = rig.driver;
+  const id = await d.createSessionVhost(
+    { service: "cipher", algo: CipherAlgo.AES_CBC, key: KEY, op: 1 },
+    "B",
+  );
+  const parts = buildRequest(cipherRequest(id, true, IV, PT.length), d.layout, { iv: IV, src_data: PT });
+  const q = d.claimQueue(0);
+  const list = new DriverBufferList(8);
+  let at = d.reserveRam(8192);
+  for (const p of parts.out) {
+    d.ram.view(at, p.bytes.length).set(p.bytes);
+    list.push(at, p.bytes.length, false);
+    at += p.bytes.length;
+  }
+  const out = at;
+  list.push(out, PT.length, true);
+  list.push(out + PT.length, 1, true);
+  const requests = 2 * BATCH_LIMIT + 88; // three batches
+  for (let token = 0; token < requests; token++) assert.ok(q.driver.addList(list, true, token) >= 0);
+  q.driver.publish();
+  q.kick.signal(); // the only kick
+  const done = new UsedBuffer<number>();
+  let completed = 0;
+  await waitFor(
+    () => {
+      while (q.driver.popUsed(done)) {
+        assert.equal(done.len, PT.length + 1);
+        completed++;
+      }
+      return completed === requests;
+    },
+    `${requests} completions`,
+    10_000,
+  );
+  assert.equal(toHex(d.ram.view(out, PT.length)), CT);
+  assert.equal(d.ram.view(out + PT.length, 1)[0], Status.OK);
   d.releaseQueue(q);
 });
