@@ -132,7 +132,11 @@ export class DataRequest {
     return this.sessionIdHi > 0x1f_ffff ? -1 : this.sessionIdHi * 0x1_0000_0000 + this.sessionIdLo;
   }
 
-  /** Sets every field to its initial value (0, `"none"`, `null`). */
+  /**
+   * Sets every field to its initial value (0, `"none"`, `null`). The stateless `sess_para` fields are zeroed only
+   * when `stateless` is set: only a stateless decode (or encoder) writes them, and a session-mode request never
+   * reads them; their 15 stores showed in the profile of `serve --poll` at 64 B.
+   */
   reset(): void {
     this.opcode =
       this.algo =
@@ -141,7 +145,6 @@ export class DataRequest {
       this.flag =
         0;
     this.kind = "none";
-    this.stateless = false;
     this.opType = this.length = 0;
     this.ivLen =
       this.srcDataLen =
@@ -155,6 +158,15 @@ export class DataRequest {
       this.hashStartSrcOffset =
       this.lenToHash =
         0;
+    // Only a stateless decode sets these (the hot path is session mode): zeroed after one.
+    if (this.stateless) this.#resetSessPara();
+    this.stateless = false;
+    this.error = null;
+    this.errorField = "";
+    this.errorValue = this.errorLimit = 0;
+  }
+
+  #resetSessPara(): void {
     this.cipherAlgo =
       this.keyLen =
       this.op =
@@ -173,9 +185,6 @@ export class DataRequest {
       this.rsaHashAlgo =
       this.curveId =
         0;
-    this.error = null;
-    this.errorField = "";
-    this.errorValue = this.errorLimit = 0;
   }
 
   /**
