@@ -34,13 +34,13 @@ export function fenceAfterStore(view: Uint16Array, value: number): void {
 }
 
 /**
- * Loads `idx` (an Acquire), and when it still reads `seen` (nothing new), again after the fence that follows the
- * caller's `storeIndex(mine, value)`: a peer that read the old `mine` and so skipped its notification had stored
- * `idx` before that read, and the second load sees it.
+ * Loads `idx` (an Acquire), and when it still reads `seen` (nothing new), stores `value` into `mine` with a seq-cst
+ * store (the fence) and loads `idx` again: a peer that read the old `mine` and so skipped its notification had
+ * stored `idx` before that read, and the second load sees it. The caller need not have stored `mine` before.
  */
 export function loadIndexFenced(idx: Uint16Array, seen: number, mine: Uint16Array, value: number): number {
   const first = loadIndex(idx);
-  if (!TSO || first !== seen) return first;
+  if (first !== seen) return first;
   Atomics.store(mine, 0, value);
-  return idx[0]!;
+  return loadIndex(idx);
 }
