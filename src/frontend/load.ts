@@ -45,6 +45,11 @@ const YIELD_EVERY = 4096;
  * driver has already reaped can still legitimately cross it.)
  */
 const NO_EVENT_AHEAD = 0x8000;
+/**
+ * Poll mode: `used_event` is moved on only this close (plus the queue size), not per round: a rewrite per round
+ * makes the device's read of it a cache miss each time (4.5% of `serve --poll` at 64 B).
+ */
+const USED_EVENT_SLACK = 0x1000;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -87,6 +92,8 @@ export class LoadGenerator {
   #running = false;
   #startAt = 0;
   #lastAt = 0;
+  /** Poll mode: the `used_event` last set. */
+  #usedEventAt = 0;
   #token = -1;
   #resolve: ((r: LoadResult) => void) | null = null;
   #reject: ((e: unknown) => void) | null = null;
@@ -171,7 +178,7 @@ export class LoadGenerator {
       } else {
         // No notifications wanted: used_event out of reach (EVENT_IDX), or the flag (2.7.7.1).
         this.#queue.driver.rearmOnPop = false;
-        this.#queue.driver.setUsedEvent(this.#queue.driver.lastUsed + NO_EVENT_AHEAD);
+        this.#setUsedEventAhead();
         if (!this.#queue.driver.eventIdx) this.#queue.driver.setNoInterrupt(true);
       }
       const now = performance.now();
@@ -216,7 +223,9 @@ export class LoadGenerator {
       return;
     }
     if (n === 0) return;
-    if (this.#mode === "poll") q.setUsedEvent(q.lastUsed + NO_EVENT_AHEAD);
+    if (this.#mode === "poll" && ((this.#usedEventAt - q.lastUsed) & 0xffff) < q.size + USED_EVENT_SLACK) {
+      this.#setUsedEventAhead();
+    }
     const now = performance.now();
     this.#lastAt = now;
     const ready = this.#ready;
@@ -234,6 +243,12 @@ export class LoadGenerator {
       this.#watch.notify();
     }
     if (this.#completed + this.#lost === this.#submitted && !this.#canSubmit(now)) this.#finish();
+  }
+
+  #setUsedEventAhead(): void {
+    const q = this.#queue.driver;
+    this.#usedEventAt = (q.lastUsed + NO_EVENT_AHEAD) & 0xffff;
+    q.setUsedEvent(this.#usedEventAt);
   }
 
   #canSubmit(now: number): boolean {
