@@ -16,7 +16,6 @@ import { wordsOf } from "./_word_views.ts";
 import {
   MAX_QUEUE_SIZE,
   type RingPart,
-  ringPart,
   VIRTQ_DESC_ADDR,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
@@ -182,7 +181,7 @@ function copyDescriptors(mem: GuestMemory, table: DescTableView, chain: Descript
       // 2.7.5.3.1; also what ends the walk, since an INDIRECT descriptor does not use up `ttl`.
       if (tableTtl >= 0) return fail(chain, "nested-indirect", `indirect table entry ${index} is INDIRECT`);
       if (!openIndirectTable(mem, chain, addrHi * TWO_POW_32 + addrLo, len, flags)) return false;
-      ({ bytes, base, size: limit } = indirectTable);
+      bytes = indirectTable.bytes, base = indirectTable.base, limit = indirectTable.size; // no destructuring temp
       words = wordsOf(bytes);
       tableTtl = limit;
       index = 0;
@@ -216,17 +215,18 @@ function openIndirectTable(
       `table length must be a non-zero multiple of 16: current value is ${len}`,
     );
   }
-  // Above 2^53 `addr` is not a safe integer and ringPart() refuses it: the table is never read there.
-  const table = ringPart(mem, addr, len);
-  if (table === undefined) {
+  // Above 2^53 `addr` is not a safe integer and is refused: the table is never read there. (ringPart() without
+  // its result object: one per request.)
+  const region = Number.isSafeInteger(addr) ? mem.find(addr, len) : undefined;
+  if (region === undefined) {
     return fail(
       chain,
       "invalid-indirect-table",
       `table 0x${addr.toString(16)}+${len} is not inside one guest region`,
     );
   }
-  indirectTable.bytes = table.bytes;
-  indirectTable.base = table.base;
+  indirectTable.bytes = region.bytes;
+  indirectTable.base = addr - region.gpa;
   indirectTable.size = len / VIRTQ_DESC_SIZE;
   return true;
 }
