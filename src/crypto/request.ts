@@ -237,6 +237,7 @@ export class RequestParser {
     len: number,
     list: SgList,
   ): boolean {
+    if (this.#pushWithin(mem, chain, writable, off, len, list)) return true;
     const c = this.#cursor;
     if (!c.start(chain, writable, off, len)) return false;
     while (c.next()) {
@@ -260,6 +261,28 @@ export class RequestParser {
         left -= n;
       }
     }
+    return true;
+  }
+
+  // The usual part (Linux and DPDK give each its own descriptor): inside one descriptor and one region, pushed
+  // without the cursor. False leaves everything else, and every refusal, to #push's general walk.
+  #pushWithin(
+    mem: GuestMemory,
+    chain: DescriptorChain,
+    writable: boolean,
+    off: number,
+    len: number,
+    list: SgList,
+  ): boolean {
+    let i = writable ? chain.readableCount : 0;
+    const end = writable ? chain.count : chain.readableCount;
+    let skip = off;
+    while (i < end && skip >= chain.len[i]!) skip -= chain.len[i++]!;
+    if (len === 0 || i === end || skip + len > chain.len[i]! || list.count === list.capacity) return false;
+    const gpa = chain.addr[i]! + skip;
+    const r = mem.find(gpa, len);
+    if (r === undefined) return false;
+    list.push(r, gpa - r.gpa, len, gpa);
     return true;
   }
 
