@@ -108,6 +108,11 @@ export class ChainReader {
    */
   readInto(mem: GuestMemory, chain: DescriptorChain, offset: number, dst: Uint8Array): number {
     const n = Math.max(0, Math.min(dst.length, chain.readableBytes - offset));
+    // The usual read, a request header at the start of its own first descriptor: no cursor.
+    if (offset === 0 && n > 0 && n <= chain.len[0]!) {
+      copyFromGuest(mem, chain.addr[0]!, dst, 0, n);
+      return n;
+    }
     const c = this.#cursor;
     if (!c.start(chain, false, offset, n)) return 0;
     let pos = 0;
@@ -155,12 +160,19 @@ export class ChainWriter {
    * @returns false when `offset` is outside the writable part or no longer guest memory.
    */
   writeByte(mem: GuestMemory, chain: DescriptorChain, offset: number, value: number): boolean {
-    const c = this.#cursor;
-    if (!c.start(chain, true, offset, 1) || !c.next()) return false;
-    const region = mem.find(c.gpa, 1);
+    let gpa: number;
+    const last = chain.count - 1;
+    if (offset === chain.writableBytes - 1 && last >= chain.readableCount) {
+      gpa = chain.addr[last]! + chain.len[last]! - 1; // the status byte: the writable part's last byte, no cursor
+    } else {
+      const c = this.#cursor;
+      if (!c.start(chain, true, offset, 1) || !c.next()) return false;
+      gpa = c.gpa;
+    }
+    const region = mem.find(gpa, 1);
     if (region === undefined) return false;
     // UNSAFE: a write into live guest memory, at an address validated when the chain was popped.
-    region.bytes[c.gpa - region.gpa] = value;
+    region.bytes[gpa - region.gpa] = value;
     return true;
   }
 }
