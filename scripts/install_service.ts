@@ -25,6 +25,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_PERMISSION_PATHS, permissionFlags, servePermissions } from "../src/cli/permissions.ts";
+import { SERVE_V8_FLAGS } from "../src/os/jit_budget.ts"; // not os/mod.ts: that opens libc (FFI)
 
 const CHECKOUT = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const CODE = ["cli.ts", "mod.ts", "deno.json", "deno.lock", "src", "ffi"];
@@ -97,7 +98,7 @@ CLI=${shellQuote(`${o.prefix}/cli.ts`)}
 export DENO_DIR=${shellQuote(`${o.prefix}/deno-dir`)}
 extra=""
 case "\${1:-}" in
-  serve) flags="${serve}" ;;
+  serve) flags="${serve} ${SERVE_V8_FLAGS}" ;;
   status|vm)
     control=""
     prev=""

@@ -6,6 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { withServeV8Flags } from "../os/jit_budget.ts";
 
 /** How to start the serve process. */
 export interface ServeProcessOptions {
@@ -41,17 +42,18 @@ export interface ServeProcess extends AsyncDisposable {
 
 /**
  * The command line that runs `cryptobridge <args>` the way this process runs: the same binary when compiled,
- * else `deno run` on this checkout's `mod.ts` with the daemon's permissions.
+ * else `deno run` on this checkout's `mod.ts` with the daemon's permissions (and, for `serve`, `SERVE_V8_FLAGS`).
  *
  * @param args The cryptobridge arguments.
  * @param denoFlags Extra `deno run` flags.
  * @returns Program and arguments.
  */
 export function selfCommand(args: readonly string[], denoFlags: readonly string[] = []): string[] {
-  if (Deno.build.standalone) return [Deno.execPath(), ...args];
+  if (Deno.build.standalone) return [Deno.execPath(), ...args]; // compiled with SERVE_V8_FLAGS (deno.json)
   const mod = fileURLToPath(new URL("../../mod.ts", import.meta.url));
   const permissions = ["--allow-ffi", "--allow-read", "--allow-write", "--allow-env"];
-  return [Deno.execPath(), "run", ...permissions, ...denoFlags, mod, ...args];
+  const flags = args[0] === "serve" ? withServeV8Flags(denoFlags) : denoFlags;
+  return [Deno.execPath(), "run", ...permissions, ...flags, mod, ...args];
 }
 
 /**

@@ -44,3 +44,4 @@ export { IoctlArg, ioctlArg, ioctlValue } from "./ioctl.ts";
 export { Sysfs, type SysfsAccess } from "./sysfs.ts";
 export { Errno, ErrnoError, errnoName } from "../../ffi/errno.ts";
 export { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT } from "../../ffi/constants.ts";
+export { SERVE_V8_FLAGS, withServeV8Flags } from "./jit_budget.ts";

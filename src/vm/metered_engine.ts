@@ -1,8 +1,8 @@
 /**
  * `MeteredEngine`: the engine a VM's device submits to, counting what the metrics endpoint shows (docs/operations.md,
  * "Metrics"): requests and output bytes by service, algorithm, path and status, sessions open by path, and a latency
- * histogram (submit to completion, synchronous or not). It passes sessions and operations through untouched: the
- * engine below (the router, or software alone) sees the device's own objects.
+ * histogram (from taking a request off the ring to its completion, synchronous or not). It passes sessions and
+ * operations through untouched: the engine below (the router, or software alone) sees the device's own objects.
  *
  * Labels are computed once per session (at creation), and each label keeps its rows by status code, so a request
  * costs one clock read (`monotonicMs`, half the cost of `performance.now()`) and one identity-map lookup (the
