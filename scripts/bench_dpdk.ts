@@ -2,8 +2,9 @@
  * The DPDK column of `scripts/bench_report.ts` (issue 15): DPDK's `vhost_crypto` example with its OpenSSL cryptodev
  * (`scripts/dpdk_vhost_crypto.ts`) against the bridge, driven by the same generator (`bench --socket ... --peer
  * dpdk`), AES-128-CBC at the sizes DPDK accepts (2 KiB at most: larger cipher requests are refused), both sides on
- * the back-end CPU and the generator on its own; DPDK is held (SIGSTOP) while the bridge runs, as its worker spins
- * on that CPU even without a guest. The machine may be shared, so the cases run in interleaved rounds
+ * the back-end CPU and the generator on its own; DPDK is stopped while the bridge runs and started again after it,
+ * as its worker spins on that CPU even without a guest (holding it with SIGSTOP was seen to leave its threads
+ * running now and then, 2026-12-07: the bridge then shared its CPU). The machine may be shared, so the cases run in interleaved rounds
  * (bridge, DPDK, bridge, DPDK, ...) and each figure is the median of its rounds. The departures from the virtio
  * spec the generator saw in DPDK's answers are kept with the figures.
  *
@@ -74,22 +75,24 @@ interface Rounds {
   readonly departures: Record<string, number>;
 }
 
+interface At {
+  vc: VhostCrypto;
+  readonly s: MeasureSettings;
+  readonly o: { readonly binary: string; readonly socket: string; readonly cpu: number };
+}
+
 /**
  * One round: each case on the bridge, then at once on DPDK (a ratio of runs minutes apart means little). DPDK is
- * held while the bridge runs: its worker spins on the same CPU even without a guest.
+ * not running while the bridge runs: its worker spins on the same CPU even without a guest.
  */
-async function round(
-  cases: readonly Case[],
-  got: readonly Rounds[],
-  at: { vc: VhostCrypto; s: MeasureSettings },
-): Promise<void> {
+async function round(cases: readonly Case[], got: readonly Rounds[], at: At): Promise<void> {
   for (const [i, c] of cases.entries()) {
     const g = got[i]!;
-    at.vc.hold(true);
+    await at.vc.stop();
     try {
       g.bridge.push((await once(benchCommand(c.mode, "aes-128-cbc", c.size, at.s))).opsPerSec);
     } finally {
-      at.vc.hold(false);
+      at.vc = await start(at.o);
     }
     let d: CaseResult;
     try {
@@ -133,7 +136,8 @@ export async function measureDpdk(
   const binary = o.binary ?? await build();
   const dir = await Deno.makeTempDir({ prefix: "cryptobridge-dpdk-" });
   const socket = `${dir}/vhost-crypto.sock`;
-  let vc = await start({ binary, socket, cpu: Number(s.pinServe) });
+  const run = { binary, socket, cpu: Number(s.pinServe) };
+  const at: At = { vc: await start(run), s, o: run };
   try {
     const cases: Case[] = DPDK_MODES.flatMap((mode) =>
       sizes.filter((z) => z <= DPDK_MAX_SIZE).map((size) => ({ mode, size }))
@@ -141,12 +145,12 @@ export async function measureDpdk(
     const got: Rounds[] = cases.map(() => ({ bridge: [], dpdk: [], departures: {} }));
     for (let r = 0; r < o.rounds; r++) {
       console.error(`DPDK comparison, round ${r + 1}/${o.rounds}`);
-      await round(cases, got, { vc, s });
-      if (!vc.alive()) vc = await restart(vc, { binary, socket, cpu: Number(s.pinServe) });
+      await round(cases, got, at);
+      if (!at.vc.alive()) at.vc = await restart(at.vc, run);
     }
     return { binary, rounds: o.rounds, rows: cases.map((c, i) => rowOf(c, got[i]!)) };
   } finally {
-    await vc.stop();
+    await at.vc.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

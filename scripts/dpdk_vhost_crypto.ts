@@ -10,7 +10,8 @@
  *   both are mapped to the one back-end CPU (`--lcores 0@CPU,1@CPU`) to keep the generator's CPU free.
  * - The main lcore then spins in `rte_eal_wait_lcore` (a `rte_pause` loop) for ever. Sharing the CPU with the
  *   worker it would take half of it, so the main thread is moved to SCHED_IDLE once started (`chrt -i`).
- * - Its worker polls the rings all the time, guest or not: `hold` stops it while the bridge is measured.
+ * - Its worker polls the rings all the time, guest or not: the comparison stops it while the bridge is measured
+ *   (SIGSTOP was seen to leave its threads running now and then).
  * - It installs no signal handler and cleans up nothing when killed: stop is SIGKILL, then the socket and EAL's
  *   runtime directory are removed here.
  *
@@ -191,11 +192,6 @@ export interface VhostCrypto {
   readonly log: string;
   /** Kills it (SIGKILL: it has no orderly stop), removes its socket and runtime directory. */
   stop(): Promise<void>;
-  /**
-   * Stops (true: SIGSTOP) or continues (false: SIGCONT) it: its worker spins on its CPU even with no guest, so it
-   * is held while another back-end is measured on that CPU. Its socket keeps listening.
-   */
-  hold(held: boolean): void;
   /** Whether it is still running (it has been seen to exit mid-run). */
   alive(): boolean;
 }
@@ -243,10 +239,7 @@ export async function start(
     if (await Promise.race([exited, new Promise((r) => setTimeout(() => r(false), 50))])) break;
     if (fileExists(o.socket)) {
       await idleMainThread(child.pid);
-      const hold = (held: boolean): void => {
-        if (running) child.kill(held ? "SIGSTOP" : "SIGCONT");
-      };
-      return { pid: child.pid, socket: o.socket, log, stop, hold, alive: () => running };
+      return { pid: child.pid, socket: o.socket, log, stop, alive: () => running };
     }
   }
   await stop();
