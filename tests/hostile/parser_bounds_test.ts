@@ -18,7 +18,7 @@ import {
 import { type ParserContext, RequestParser } from "../../src/crypto/request.ts";
 import { CryptoOp, type EngineSession } from "../../src/engine/engine.ts";
 import { DATA_GPA, guestRam, RawRing } from "../_fixtures/guest_ram.ts";
-import { symHeader } from "../hostile/_raw_guest.ts";
+import { symHeader } from "./_raw_guest.ts";
 
 const SESSION = {
   params: { service: "cipher", algo: CipherAlgo.AES_CBC, key: new Uint8Array(16), direction: 1 },
