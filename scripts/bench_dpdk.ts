@@ -4,8 +4,8 @@
  * dpdk`), AES-128-CBC at the sizes DPDK accepts (2 KiB at most: larger cipher requests are refused), both sides on
  * the back-end CPU and the generator on its own; DPDK is stopped while the bridge runs and started again after it,
  * as its worker spins on that CPU even without a guest (holding it with SIGSTOP was seen to leave its threads
- * running now and then, 2026-12-07: the bridge then shared its CPU). The machine may be shared, so the cases run in interleaved rounds
- * (bridge, DPDK, bridge, DPDK, ...) and each figure is the median of its rounds. The departures from the virtio
+ * running now and then, 2026-12-07: the bridge then shared its CPU). The machine may be shared, so the cases run
+ * in interleaved rounds (bridge, DPDK, bridge, DPDK, ...) and each figure is the median of its rounds. The departures from the virtio
  * spec the generator saw in DPDK's answers are kept with the figures.
  *
  * @module

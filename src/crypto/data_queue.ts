@@ -150,7 +150,6 @@ export class DataQueue {
   serve(vring: VringHandle): void {
     this.#vring = vring;
     this.#throttled = false;
-    let first = true;
     for (let taken = 0; taken < BATCH_LIMIT; taken++) {
       if (this.#budget.used >= this.#budget.limit) {
         this.#throttled = true; // served again when a completion frees room
@@ -161,10 +160,7 @@ export class DataQueue {
         this.#free.push(slot);
         break;
       }
-      if (first) {
-        first = false;
-        this.#engine.beginBatch?.(); // after the pop: an empty poll round reads no clock
-      }
+      if (taken === 0) this.#engine.beginBatch?.(); // after the pop: an empty poll round reads no clock
       this.#run(vring, slot);
       if (this.#countedFlushDue(vring)) this.#flush(vring);
       else if (this.#unpublished >= PUBLISH_EVERY) this.#publish(vring, slot);

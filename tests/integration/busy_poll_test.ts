@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import { CipherAlgo, Status } from "../../src/spec/virtio_crypto.ts";
-import { buildRequest, cipherRequest } from "../../src/frontend/mod.ts";
+import { buildRequest, cipherRequest, type ClaimedQueue } from "../../src/frontend/mod.ts";
 import { DriverBufferList, UsedBuffer } from "../../src/virtio/mod.ts";
 import { BATCH_LIMIT } from "../../src/crypto/data_queue.ts";
-import { hex, startRig, toHex, waitFor } from "./_daemon.ts";
+import { hex, type Rig, startRig, toHex, waitFor } from "./_daemon.ts";
 
 // NIST SP 800-38A F.2.1 CBC-AES128.Encrypt, first block.
 const KEY = hex("2b7e151628aed2a6abf7158809cf4f3c");
@@ -19,8 +19,16 @@ const IV = hex("000102030405060708090a0b0c0d0e0f");
 const PT = hex("6bc1bee22e409f96e93d7e117393172a");
 const CT = "7649abac8119b246cee98e9b12e9197d";
 
-Deno.test("serve --busy-poll: a request published without a kick is served within the window after a kick", async () => {
-  await using rig = await startRig({}, { busyPollUs: 10_000_000 });
+interface AesCbcQueue {
+  readonly d: Rig["driver"];
+  readonly q: ClaimedQueue;
+  readonly list: DriverBufferList;
+  /** Writes the request at `base` and fills `list`; returns where the ciphertext goes (the status byte follows). */
+  readonly layOut: (base: number) => number;
+}
+
+/** An AES-128-CBC session, data queue 0, and `layOut(base)`: the request's buffers at `base` in `list`. */
+async function aesCbcQueue(rig: Rig): Promise<AesCbcQueue> {
   const d = rig.driver;
   const id = await d.createSessionVhost(
     { service: "cipher", algo: CipherAlgo.AES_CBC, key: KEY, op: 1 },
@@ -29,7 +37,6 @@ Deno.test("serve --busy-poll: a request published without a kick is served withi
   const parts = buildRequest(cipherRequest(id, true, IV, PT.length), d.layout, { iv: IV, src_data: PT });
   const q = d.claimQueue(0);
   const list = new DriverBufferList(8);
-  const done = new UsedBuffer<number>();
   const layOut = (base: number): number => {
     list.clear();
     let at = base;
@@ -43,6 +50,13 @@ Deno.test("serve --busy-poll: a request published without a kick is served withi
     list.push(at + PT.length, 1, true);
     return at;
   };
+  return { d, q, list, layOut };
+}
+
+Deno.test("serve --busy-poll: a request published without a kick is served within the window after a kick", async () => {
+  await using rig = await startRig({}, { busyPollUs: 10_000_000 });
+  const { d, q, list, layOut } = await aesCbcQueue(rig);
+  const done = new UsedBuffer<number>();
   const area = d.reserveRam(8192);
   const completed = async (): Promise<number> => {
     await waitFor(() => q.driver.popUsed(done), "a completion", 5000);
@@ -67,23 +81,8 @@ Deno.test("serve --busy-poll: a request published without a kick is served withi
 
 Deno.test("without busy-poll, one kick for more than BATCH_LIMIT requests: all are served, batch after batch", async () => {
   await using rig = await startRig({ queueSize: 1024 }, { busyPollUs: 0 });
-  const d = rig.driver;
-  const id = await d.createSessionVhost(
-    { service: "cipher", algo: CipherAlgo.AES_CBC, key: KEY, op: 1 },
-    "B",
-  );
-  const parts = buildRequest(cipherRequest(id, true, IV, PT.length), d.layout, { iv: IV, src_data: PT });
-  const q = d.claimQueue(0);
-  const list = new DriverBufferList(8);
-  let at = d.reserveRam(8192);
-  for (const p of parts.out) {
-    d.ram.view(at, p.bytes.length).set(p.bytes);
-    list.push(at, p.bytes.length, false);
-    at += p.bytes.length;
-  }
-  const out = at;
-  list.push(out, PT.length, true);
-  list.push(out + PT.length, 1, true);
+  const { d, q, list, layOut } = await aesCbcQueue(rig);
+  const out = layOut(d.reserveRam(8192));
   const requests = 2 * BATCH_LIMIT + 88; // three batches
   for (let token = 0; token < requests; token++) assert.ok(q.driver.addList(list, true, token) >= 0);
   q.driver.publish();
