@@ -150,7 +150,8 @@ export class DataQueue {
   serve(vring: VringHandle): void {
     this.#vring = vring;
     this.#throttled = false;
-    for (let taken = 0; taken < BATCH_LIMIT; taken++) {
+    let taken = 0;
+    for (; taken < BATCH_LIMIT; taken++) {
       if (this.#budget.used >= this.#budget.limit) {
         this.#throttled = true; // served again when a completion frees room
         break;
@@ -165,6 +166,7 @@ export class DataQueue {
       if (this.#countedFlushDue(vring)) this.#flush(vring);
       else if (this.#unpublished >= PUBLISH_EVERY) this.#publish(vring, slot);
     }
+    if (taken > 0) this.#engine.endBatch?.(); // `taken` requests were popped, the first began the batch
     this.#flush(vring);
   }
 

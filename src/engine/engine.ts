@@ -276,10 +276,12 @@ export interface CryptoEngine {
   submit(op: CryptoOp): number;
   /**
    * Optional: the caller has just taken the first request of a batch off its ring, after being idle. A meter
-   * reads the clock here and then times each request from the previous one's completion, one clock read per
-   * request instead of two (`MeteredEngine`); other engines need not care.
+   * reads the clock here and then times each request from the previous one's completion, so a request costs at
+   * most one clock read (`MeteredEngine`); other engines need not care.
    */
   beginBatch?(): void;
+  /** Optional: the batch begun by `beginBatch()` is over and the caller goes idle (a meter closes its timing). */
+  endBatch?(): void;
   /**
    * Optional, for engines that DMA: the guest memory table changed (SET_MEM_TABLE; an empty list when the
    * front-end went away). Called when none of the device's requests is in flight, and before the previous regions

@@ -16,7 +16,7 @@ import {
   type SessionParams,
 } from "../../src/engine/mod.ts";
 import { SoftwareEngine } from "../../src/engine/software/mod.ts";
-import { MeteredEngine } from "../../src/vm/metered_engine.ts";
+import { MeteredEngine, TIMING_GROUP_BYTES } from "../../src/vm/metered_engine.ts";
 
 /** Answers each submit with the next scripted status; `PENDING` ops are held until `finish`. */
 class ScriptedEngine implements CryptoEngine {
@@ -157,13 +157,56 @@ Deno.test("MeteredEngine: each request is timed from the batch's start or the pr
   meter.beginBatch();
   meter.submit(op);
   meter.submit(op);
+  meter.endBatch();
   spin(60);
   meter.beginBatch();
   meter.submit(op);
+  meter.endBatch();
   const { sum, counts, bounds } = meter.snapshot().latency;
   assert.equal(counts.reduce((a, b) => a + b, 0), 3);
   // Three requests of at least 20 ms each; had the idle time counted, the sum would be at least 120 ms.
   assert.ok(sum >= 0.06 && sum < 0.11, `latency sum ${sum} s`);
   const above50ms = counts.filter((_, i) => i > 0 && bounds[i - 1]! >= 0.05).reduce((a, b) => a + b, 0);
   assert.equal(above50ms, 0);
+});
+
+/** An operation whose source is `bytes` long (what the meter sizes a request by). */
+function sizedOp(session: EngineSession, bytes: number): CryptoOp {
+  const op = opFor(session);
+  op.src.push({ bytes: new Uint8Array(bytes), address: 0n }, 0, bytes);
+  return op;
+}
+
+Deno.test("MeteredEngine: small requests are timed in groups (count and sum exact), a large one alone", () => {
+  // Small requests take 2 ms each, a request above TIMING_GROUP_BYTES 20 ms; one batch of three small, one large,
+  // three small. Had the large one been grouped with small ones, no observation would reach 10 ms.
+  const inner = new (class extends ScriptedEngine {
+    override submit(op: CryptoOp): number {
+      spin(op.src.total > TIMING_GROUP_BYTES ? 20 : 2);
+      return super.submit(op);
+    }
+  })();
+  const meter = new MeteredEngine(inner);
+  const session = meter.createSession(AES_CBC);
+  const small = sizedOp(session, 64);
+  const large = sizedOp(session, TIMING_GROUP_BYTES + 1);
+  meter.beginBatch();
+  for (const op of [small, small, small, large, small, small, small]) meter.submit(op);
+  assert.ok(observed(meter) < 7, "the open group is observed at endBatch()");
+  meter.endBatch();
+  const { sum, counts, bounds } = meter.snapshot().latency;
+  assert.equal(observed(meter), 7);
+  assert.ok(sum >= 0.032 && sum < 0.08, `latency sum ${sum} s`);
+  const above10ms = counts.filter((_, i) => i > 0 && bounds[i - 1]! >= 0.01).reduce((a, b) => a + b, 0);
+  assert.equal(above10ms, 1);
+  assert.equal(meter.snapshot().requests[0]!.requests, 7, "rows are counted at once, grouped or not");
+});
+
+Deno.test("MeteredEngine: outside a batch every request is timed on its own", () => {
+  const meter = new MeteredEngine(new ScriptedEngine());
+  const op = opFor(meter.createSession(AES_CBC));
+  for (let i = 0; i < 3; i++) {
+    meter.submit(op);
+    assert.equal(observed(meter), i + 1);
+  }
 });
