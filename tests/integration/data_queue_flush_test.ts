@@ -2,7 +2,8 @@
 // `used.idx` is stored every `PUBLISH_EVERY` requests, and a publication may also signal (`vring.flush()`). Without
 // EVENT_IDX (QEMU's path): every `FLUSH_REQUESTS` requests once they wrote `FLUSH_BYTES`, so small requests signal
 // once per batch. With EVENT_IDX, whenever the avail ring holds less than `WAKE_AHEAD_BYTES` of work (each
-// request weighing its output and `REQUEST_COST_BYTES`), and when `FLUSH_AWAITED` completions wait for the driver
+// request weighing its output and `REQUEST_COST_BYTES`; from `WAKE_AHEAD_FROM_SIZE` on, output alone against
+// `WAKE_AHEAD_OUTPUT`), and when `FLUSH_AWAITED` completions wait for the driver
 // (counted from `used_event`). The device and its driver run in one thread over memfd guest RAM
 // (tests/bench/device_path_cases.ts), the device served exactly as a VM's thread serves it after a kick.
 
@@ -15,6 +16,8 @@ import {
   PUBLISH_EVERY,
   REQUEST_COST_BYTES,
   WAKE_AHEAD_BYTES,
+  WAKE_AHEAD_FROM_SIZE,
+  WAKE_AHEAD_OUTPUT,
 } from "../../src/crypto/data_queue.ts";
 import { DevicePath } from "../bench/device_path_cases.ts";
 
@@ -60,7 +63,11 @@ const every = (step: number, last: number): number[] =>
 /** The first completion count k (a multiple of PUBLISH_EVERY) after which 32 - k requests are under a wake-up. */
 const wakeAheadFrom = (size: number): number => {
   let k = PUBLISH_EVERY;
-  while ((32 - k) * (size + REQUEST_COST_BYTES) >= WAKE_AHEAD_BYTES) k += PUBLISH_EVERY;
+  const little = (pending: number): boolean =>
+    size < WAKE_AHEAD_FROM_SIZE
+      ? pending * (size + REQUEST_COST_BYTES) < WAKE_AHEAD_BYTES
+      : pending * size < WAKE_AHEAD_OUTPUT;
+  while (k < 32 && !little(32 - k)) k += PUBLISH_EVERY;
   return k;
 };
 
@@ -75,17 +82,28 @@ Deno.test("64 B requests: used.idx every PUBLISH_EVERY requests; with EVENT_IDX 
   assert.deepEqual(withoutIdx.flushed, [32]);
 });
 
+Deno.test("with EVENT_IDX, 1 KiB requests wake the driver at every publication", () => {
+  // From WAKE_AHEAD_FROM_SIZE on, 28 requests of 1 KiB left are under WAKE_AHEAD_OUTPUT: the first publication
+  // signals, and so does every later one the driver has not taken (here it sleeps through the batch).
+  assert.equal(wakeAheadFrom(1024), PUBLISH_EVERY);
+  const withIdx = oneBatch(1024, 32, true);
+  assert.deepEqual(withIdx.flushed, every(PUBLISH_EVERY, 32));
+  // 256 B stays below WAKE_AHEAD_FROM_SIZE: from the 16th on, as 64 B.
+  assert.equal(wakeAheadFrom(256), 16);
+  assert.deepEqual(oneBatch(256, 32, true).flushed, [16, 20, 24, 28, 32]);
+});
+
 Deno.test("4 KiB requests signal every FLUSH_BYTES of output; with EVENT_IDX every FLUSH_AWAITED", () => {
   const perFlush = Math.max(FLUSH_REQUESTS, Math.ceil(FLUSH_BYTES / (4096 + 1)));
   assert.equal(perFlush, 16, "the figures below assume 16");
   const withoutIdx = oneBatch(4096, 32, false);
   assert.deepEqual(withoutIdx.flushed, [16, 32]);
   assert.deepEqual(withoutIdx.published, every(PUBLISH_EVERY, 32));
-  // FLUSH_AWAITED completions wait for the driver from 24 on; 4 requests left are under a wake-up's work.
+  // 12 requests left (after 20) are under a wake-up's work; FLUSH_AWAITED completions wait from 24 on anyway.
   assert.equal(FLUSH_AWAITED, 24, "the figures below assume 24");
-  assert.equal(wakeAheadFrom(4096), 28);
+  assert.equal(wakeAheadFrom(4096), 20);
   const withIdx = oneBatch(4096, 32, true);
-  assert.deepEqual(withIdx.flushed, [24, 28, 32]);
+  assert.deepEqual(withIdx.flushed, [20, 24, 28, 32]);
   assert.deepEqual(withIdx.published, every(PUBLISH_EVERY, 32));
 });
 
@@ -101,7 +119,7 @@ Deno.test("16 KiB requests are signalled every FLUSH_REQUESTS requests, or FLUSH
   assert.ok(16 * 1024 * FLUSH_REQUESTS > FLUSH_BYTES);
   // Even the 4 requests left at the last publication are more than a wake-up's work: only the count of waiting
   // completions signals.
-  assert.ok(4 * (16 * 1024 + REQUEST_COST_BYTES) >= WAKE_AHEAD_BYTES);
+  assert.equal(wakeAheadFrom(16 * 1024), 32);
   const withoutIdx = oneBatch(16 * 1024, 32, false);
   assert.deepEqual(withoutIdx.flushed, every(FLUSH_REQUESTS, 32));
   const withIdx = oneBatch(16 * 1024, 32, true);
