@@ -1,9 +1,10 @@
 /**
  * A/B comparison of two commits of the bridge, interleaved: the working tree (B) against another commit (A, checked
- * out once into a temporary git worktree), each round running `cryptobridge bench --json` for every size on A then
- * on B, in one of the report's modes (`benchCommand`, scripts/bench_measure.ts), the daemon and the generator
- * pinned. It prints per size the median, the spread (min-max) of each side and
- * B / A at the medians. On a shared VM host one run can move 10% from the next as the host's load changes, so a
+ * out once into a temporary git worktree), each round running `cryptobridge bench --json` for every size on both, in
+ * one of the report's modes (`benchCommand`, scripts/bench_measure.ts), the daemon and the generator
+ * pinned. It prints per size the median, the spread (min-max) of each side and B / A
+ * at the medians, and the median (min-max) of each round's own B / A ("paired"; A runs first in odd rounds,
+ * B in even ones). On a shared VM host one run can move 10% from the next as the host's load changes, so a
  * change of a few percent shows only in the medians of interleaved rounds (docs/architecture.md, "Threads", was
  * measured this way). This is a script, not a test: it asserts nothing.
  *
@@ -65,7 +66,14 @@ function row(size: string, a: number[], b: number[]): string {
   const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
   const side = (xs: number[]) => `${k(median(xs))} (${k(Math.min(...xs))}-${k(Math.max(...xs))})`;
   const ratio = (median(b) / median(a)).toFixed(3);
-  return `${size.padStart(6)} B  A ${side(a).padEnd(26)} B ${side(b).padEnd(26)} B/A ${ratio}`;
+  // Each round's A and B ran back to back, so their ratio shares the host's state of that moment: on a host whose
+  // speed drifts by 20% between rounds, the median of these pairs is steadier than the ratio of the medians.
+  const pairs = b.map((x, i) => x / a[i]!);
+  const f = (x: number) => x.toFixed(3);
+  const paired = `${f(median(pairs))} (${f(Math.min(...pairs))}-${f(Math.max(...pairs))})`;
+  return `${size.padStart(6)} B  A ${side(a).padEnd(26)} B ${
+    side(b).padEnd(26)
+  } B/A ${ratio}  paired ${paired}`;
 }
 
 async function main(): Promise<void> {
@@ -89,8 +97,10 @@ async function main(): Promise<void> {
     const b = new Map(sizes.map((s) => [s, [] as number[]]));
     for (let r = 1; r <= rounds; r++) {
       for (const s of sizes) {
-        a.get(s)!.push(await opsPerSec(dirA, s, positionals));
+        // A then B in odd rounds, B then A in even ones: a drift within a pair then favours each side equally.
+        if (r % 2 === 1) a.get(s)!.push(await opsPerSec(dirA, s, positionals));
         b.get(s)!.push(await opsPerSec(root, s, positionals));
+        if (r % 2 === 0) a.get(s)!.push(await opsPerSec(dirA, s, positionals));
       }
       console.error(`round ${r}/${rounds} done`);
     }
