@@ -205,7 +205,7 @@ export class DataQueue {
   // FLUSH_AWAITED completions and FLUSH_BYTES of output wait for the driver.
   #signalDue(vring: VringHandle, size: number): boolean {
     const queue = vring.queue;
-    const pending = queue.availPending;
+    const pending = queue.availAhead(vring.memory);
     const little = size < WAKE_AHEAD_FROM_SIZE
       ? pending * (size + REQUEST_COST_BYTES) < WAKE_AHEAD_BYTES
       : pending * size < WAKE_AHEAD_OUTPUT;

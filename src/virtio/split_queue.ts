@@ -26,7 +26,8 @@ import { type DescriptorChain, readDescriptorChain } from "./descriptor_chain.ts
 import { VirtqueueError, type VirtqueueErrorKind } from "./errors.ts";
 import { readU16, writeU32 } from "./le.ts";
 import { checkRingAddress, checkU16 } from "./_queue_checks.ts";
-import { fenceAfterStore, loadIndexFenced, storeIndex } from "./_index_order.ts";
+import { loadIndexFenced, storeIndex } from "./_index_order.ts";
+import { UsedSignal } from "./_used_signal.ts";
 import {
   AVAIL_RING_ALIGN,
   DESC_TABLE_ALIGN,
@@ -39,7 +40,6 @@ import {
   VIRTQ_USED_ELEM_LEN,
   VIRTQ_USED_ELEM_SIZE,
   VIRTQ_USED_RING,
-  virtqNeedEvent,
 } from "./ring.ts";
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -78,8 +78,7 @@ export class SplitQueue {
   #availPending = 0;
   #nextUsed = 0;
   #publishedUsed = 0;
-  #signalledUsed = 0;
-  #signalledValid = false;
+  readonly #signal = new UsedSignal();
   #inflight = 0;
   #ready = false;
   #error: VirtqueueError | null = null;
@@ -117,10 +116,30 @@ export class SplitQueue {
   get nextUsed(): number {
     return this.#nextUsed;
   }
-  /** Chains the driver had made available beyond the last one popped, as `popChain` saw them (a lower bound). */
+  /**
+   * Chains the driver had made available beyond the last one popped, as the last read of `avail.idx` saw them (a
+   * lower bound: `popChain` reads the index again only once these are popped).
+   */
   get availPending(): number {
     return this.#availPending;
   }
+  /**
+   * Chains made available beyond the last one popped, from `avail.idx` read now (a plain load: a hint for when to
+   * signal, where `availPending` may be older). 0 when the index is more than `size` ahead.
+   *
+   * @param mem Guest memory.
+   */
+  availAhead(mem: GuestMemory): number {
+    const v = this.#views;
+    if (
+      !this.#ready || this.#error !== null || v === null || v.mem !== mem || v.generation !== mem.generation
+    ) {
+      return this.#availPending;
+    }
+    const ahead = (v.availIdx[0]! - this.#nextAvail) & 0xffff;
+    return ahead <= this.#size ? ahead : 0;
+  }
+
   /** Chains popped and not yet added to the used ring. */
   get inflight(): number {
     return this.#inflight;
@@ -158,6 +177,7 @@ export class SplitQueue {
       );
     }
     this.#size = size;
+    this.#availPending = 0;
     this.#views = null;
   }
 
@@ -173,6 +193,7 @@ export class SplitQueue {
     checkRingAddress("available ring", avail, AVAIL_RING_ALIGN);
     checkRingAddress("used ring", used, USED_RING_ALIGN);
     this.#addresses = { desc, avail, used };
+    this.#availPending = 0;
     this.#views = null;
   }
 
@@ -183,6 +204,7 @@ export class SplitQueue {
    */
   setNextAvail(nextAvail: number): void {
     this.#nextAvail = checkU16("next_avail", nextAvail);
+    this.#availPending = 0;
     this.#availEventStale = true;
   }
 
@@ -194,8 +216,7 @@ export class SplitQueue {
   setNextUsed(nextUsed: number): void {
     this.#nextUsed = checkU16("next_used", nextUsed);
     this.#publishedUsed = nextUsed;
-    this.#signalledUsed = nextUsed;
-    this.#signalledValid = false;
+    this.#signal.reset(nextUsed);
   }
 
   /**
@@ -208,6 +229,7 @@ export class SplitQueue {
       throw new VirtqueueError("invalid-ring-address", "Cannot start queue: ring addresses are not set");
     }
     this.#ready = ready;
+    this.#availPending = 0; // read afresh after a restart
     this.#availEventStale = true;
   }
 
@@ -248,18 +270,8 @@ export class SplitQueue {
       );
     }
     const v = this.#ring(mem);
-    if (this.#availEventStale) this.#writeAvailEvent(v);
-    // An Acquire: the ring entry and descriptors read below are at least as new as this idx, since the driver makes
-    // them visible before it stores idx (2.7.13.3.1).
-    const availIdx = this.#loadAvailIdx(v);
-    const pending = (availIdx - this.#nextAvail) & 0xffff;
+    const pending = this.#availPending > 0 ? this.#availPending : this.#readPending(v);
     if (pending === 0) return false;
-    // More than `size` entries cannot be pending; believing it would make the device walk stale entries and spin
-    // (vm-virtio: "can prevent potential hanging and Denial-of-Service").
-    if (pending > this.#size) {
-      const ahead = `${this.#size} ahead of next_avail ${this.#nextAvail}`;
-      this.#break("invalid-avail-index", `avail idx must be at most ${ahead}: current value is ${availIdx}`);
-    }
     // UNSAFE: the avail ring is live guest memory; the head is read once, then checked and used as a copy.
     const slot = this.#nextAvail & (this.#size - 1);
     const head = readU16(v.avail.bytes, v.avail.base + VIRTQ_AVAIL_RING + 2 * slot);
@@ -315,32 +327,17 @@ export class SplitQueue {
 
   /**
    * Whether the driver needs a used buffer notification for what was published since the last call (VIRTIO v1.2,
-   * 2.7.7.2). Side effect: the published index becomes the base of the next decision, so call it once per batch,
-   * after `publishUsed()`.
-   *
-   * Rule: nothing published → false. With `eventIdx` → `virtq_need_event(used_event, new, old)`, where `old` is the
-   * index at the previous call (always true the first time). Without `eventIdx` → true, ignoring
-   * VRING_AVAIL_F_NO_INTERRUPT: the owner cannot know that EVENT_IDX is off (QEMU never says, interop.md 1.9), and a
-   * driver that did negotiate it relies on `used_event` alone, so the flag is no safe reason to stay silent. A
-   * spurious notification costs one interrupt, which the driver MUST tolerate (2.7.7.1); a missing one hangs it.
+   * 2.7.7.2; the rule is in `_used_signal.ts`). Side effect: the published index becomes the base of the next
+   * decision, so call it once per batch, after `publishUsed()`.
    *
    * @param mem Guest memory.
    * @returns true when the owner should signal the call eventfd.
    */
   needsNotification(mem: GuestMemory): boolean {
     const next = this.#publishedUsed;
-    const old = this.#signalledUsed;
-    const valid = this.#signalledValid;
-    this.#signalledUsed = next;
-    this.#signalledValid = true;
-    if (next === old) return false;
-    if (!this.eventIdx || !valid) return true;
-    // The store-load fence that keeps a driver re-arming `used_event` from being missed (vm-virtio's
-    // fence(SeqCst)): on x86-64 a seq-cst store of the same `used.idx`, elsewhere the one publishUsed() made.
-    const v = this.#ring(mem);
-    fenceAfterStore(v.usedIdx, next);
-    const usedEvent = Atomics.load(v.usedEvent, 0);
-    return virtqNeedEvent(usedEvent, next, old);
+    // The views exist when anything was published (publishUsed built them); used_event is read only then.
+    const views = this.eventIdx && this.#signal.changed(next) ? this.#ring(mem) : null;
+    return this.#signal.needed(next, this.eventIdx, views);
   }
 
   /**
@@ -352,6 +349,24 @@ export class SplitQueue {
     if (!this.eventIdx) return 0;
     const awaited = (this.#nextUsed - this.#ring(mem).usedEvent[0]!) & 0xffff;
     return awaited <= this.#size ? awaited : 0;
+  }
+
+  // `avail.idx` is read only when the chains seen at the last read are all popped (Linux vhost's cached
+  // `avail_idx`): the driver stores it after every few chains it adds, and each read of a line the driver has
+  // just written is a miss served from the driver's CPU, which then misses in turn on its next store.
+  #readPending(v: RingViews): number {
+    if (this.#availEventStale) this.#writeAvailEvent(v);
+    // An Acquire: the ring entries and descriptors read after it are at least as new as this idx, since the
+    // driver makes them visible before it stores idx (2.7.13.3.1).
+    const availIdx = this.#loadAvailIdx(v);
+    const pending = (availIdx - this.#nextAvail) & 0xffff;
+    // More than `size` entries cannot be pending; believing it would make the device walk stale entries and spin
+    // (vm-virtio: "can prevent potential hanging and Denial-of-Service").
+    if (pending > this.#size) {
+      const ahead = `${this.#size} ahead of next_avail ${this.#nextAvail}`;
+      this.#break("invalid-avail-index", `avail idx must be at most ${ahead}: current value is ${availIdx}`);
+    }
+    return pending;
   }
 
   #writeAvailEvent(v: RingViews): void {
