@@ -71,9 +71,8 @@ function row(size: string, a: number[], b: number[]): string {
   const pairs = b.map((x, i) => x / a[i]!);
   const f = (x: number) => x.toFixed(3);
   const paired = `${f(median(pairs))} (${f(Math.min(...pairs))}-${f(Math.max(...pairs))})`;
-  return `${size.padStart(6)} B  A ${side(a).padEnd(26)} B ${
-    side(b).padEnd(26)
-  } B/A ${ratio}  paired ${paired}`;
+  const sides = `A ${side(a).padEnd(26)} B ${side(b).padEnd(26)}`;
+  return `${size.padStart(6)} B  ${sides} B/A ${ratio}  paired ${paired}`;
 }
 
 async function main(): Promise<void> {

@@ -35,20 +35,20 @@ export class UsedSignal {
    * Decides, and makes `published` the base of the next decision.
    *
    * @param published The `used.idx` published now.
-   * @param eventIdx Whether EVENT_IDX is in use.
-   * @param views The ring's views, to read `used_event`; needed only with `eventIdx` when `changed(published)`.
+   * @param eventIdx The ring's views when EVENT_IDX is in use (to read `used_event`), else `null`. The caller may
+   *   pass `null` with EVENT_IDX too when `changed(published)` is false: the answer is then no either way.
    * @returns true when the driver needs a notification.
    */
-  needed(published: number, eventIdx: boolean, views: RingViews | null): boolean {
+  needed(published: number, eventIdx: RingViews | null): boolean {
     const old = this.#signalled;
     const valid = this.#valid;
     this.#signalled = published;
     this.#valid = true;
     if (published === old) return false;
-    if (!eventIdx || !valid || views === null) return true;
+    if (eventIdx === null || !valid) return true;
     // The store-load fence that keeps a driver re-arming `used_event` from being missed (vm-virtio's
     // fence(SeqCst)): on x86-64 a seq-cst store of the same `used.idx`, elsewhere the one publishUsed() made.
-    fenceAfterStore(views.usedIdx, published);
-    return virtqNeedEvent(Atomics.load(views.usedEvent, 0), published, old);
+    fenceAfterStore(eventIdx.usedIdx, published);
+    return virtqNeedEvent(Atomics.load(eventIdx.usedEvent, 0), published, old);
   }
 }

@@ -130,12 +130,8 @@ export class SplitQueue {
    * @param mem Guest memory.
    */
   availAhead(mem: GuestMemory): number {
-    const v = this.#views;
-    if (
-      !this.#ready || this.#error !== null || v === null || v.mem !== mem || v.generation !== mem.generation
-    ) {
-      return this.#availPending;
-    }
+    const v = this.#mapped(mem); // views already built for this memory table only: a hint builds nothing
+    if (!this.#ready || this.#error !== null || v === null) return this.#availPending;
     const ahead = (v.availIdx[0]! - this.#nextAvail) & 0xffff;
     return ahead <= this.#size ? ahead : 0;
   }
@@ -336,8 +332,7 @@ export class SplitQueue {
   needsNotification(mem: GuestMemory): boolean {
     const next = this.#publishedUsed;
     // The views exist when anything was published (publishUsed built them); used_event is read only then.
-    const views = this.eventIdx && this.#signal.changed(next) ? this.#ring(mem) : null;
-    return this.#signal.needed(next, this.eventIdx, views);
+    return this.#signal.needed(next, this.eventIdx && this.#signal.changed(next) ? this.#ring(mem) : null);
   }
 
   /**
@@ -380,9 +375,14 @@ export class SplitQueue {
     return loadIndexFenced(v.availIdx, this.#nextAvail, v.availEvent, this.#nextAvail);
   }
 
-  #ring(mem: GuestMemory): RingViews {
+  #mapped(mem: GuestMemory): RingViews | null {
     const v = this.#views;
-    if (v !== null && v.mem === mem && v.generation === mem.generation) return v;
+    return v !== null && v.mem === mem && v.generation === mem.generation ? v : null;
+  }
+
+  #ring(mem: GuestMemory): RingViews {
+    const v = this.#mapped(mem);
+    if (v !== null) return v;
     try {
       this.#views = buildRingViews(mem, this.#addresses, this.#size);
     } catch (e) {
