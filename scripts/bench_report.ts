@@ -14,7 +14,9 @@
  *
  * First it measures what a wake-up costs between the two CPUs (`scripts/wake_cost.ts`: an eventfd signal to a
  * thread asleep in `epoll_wait` against one polling), printed last and kept in the JSON's `host.wake`: the
- * event-mode figures pay it per call signal and per kick, and on a VM host it is tens of microseconds.
+ * event-mode figures pay it per call signal and per kick, and on a VM host it is tens of microseconds. It also
+ * measures a cache-line round trip between the two CPUs (`scripts/line_round_trip.ts`) before the cases and
+ * after them, printed last and kept in `host.lineRoundTrip`: small-request rates follow it.
  *
  * Then the two-VM cases (`scripts/bench_two_vms.ts`): the daemon's CPU time per request with one VM and with two,
  * one VM beside a flooding neighbour, and beside one killed and restarted.
@@ -46,6 +48,7 @@ import { output } from "./bench_output.ts";
 import { measureDpdk } from "./bench_dpdk.ts";
 import { checkPackages, DpdkError } from "./dpdk_vhost_crypto.ts";
 import { formatWakeCost, measureWakeCost, type WakeCost } from "./wake_cost.ts";
+import { formatLineRoundTrip, type LineRoundTrip, measureLineRoundTrip } from "./line_round_trip.ts";
 import {
   type Algorithm,
   ALGORITHMS,
@@ -124,12 +127,15 @@ async function main(matrix: Matrix): Promise<void> {
     cpuPeer: +measure.pinBench,
     rounds: 1000,
   });
+  // Small-request rates follow this on a VM host whose vCPUs move (scripts/line_round_trip.ts): before and after.
+  const lineBefore = await lineRoundTrip();
   const { openssl, bridge } = await measureAll(matrix, measure);
   const twoVms = await twoVmCases();
   const dpdk = await dpdkCase();
+  const lineAfter = await lineRoundTrip();
   const ratios = ratiosOf(openssl, bridge);
   const t = targets(modes, bridge, ratios);
-  const host = await hostInfo(wake);
+  const host = { ...await hostInfo(wake), lineRoundTrip: { before: lineBefore, after: lineAfter } };
   const settings = {
     durationSeconds: Number(measure.duration),
     warmupSeconds: Number(measure.warmup),
@@ -161,6 +167,12 @@ async function main(matrix: Matrix): Promise<void> {
   await output(report, json);
   if (twoVms !== null) console.log(formatTwoVms(twoVms));
   console.log(`\n${formatWakeCost(wake)}`);
+  console.log(formatLineRoundTrip("before the cases", lineBefore));
+  console.log(formatLineRoundTrip("after them", lineAfter));
+}
+
+function lineRoundTrip(): Promise<LineRoundTrip> {
+  return measureLineRoundTrip({ cpuSelf: +measure.pinServe, cpuPeer: +measure.pinBench, rounds: 500_000 });
 }
 
 /** The machine, for reading the figures: CPUs, versions, load, and what a wake-up costs. */

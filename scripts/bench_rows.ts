@@ -7,6 +7,7 @@
  */
 
 import type { WakeCost } from "./wake_cost.ts";
+import type { LineRoundTrip } from "./line_round_trip.ts";
 
 /**
  * The median of some figures (the mean of the middle two for an even count).
@@ -112,6 +113,8 @@ export interface Report {
     readonly loadavg: number[];
     /** What a wake-up costs between the two CPUs (scripts/wake_cost.ts); absent in reports before 2026-12-07. */
     readonly wake?: WakeCost;
+    /** Cache-line round trip before and after the cases (scripts/line_round_trip.ts); absent before 2026-12-08. */
+    readonly lineRoundTrip?: { readonly before: LineRoundTrip; readonly after: LineRoundTrip };
   };
   readonly settings: Matrix & {
     readonly depth: number;
