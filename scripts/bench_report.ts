@@ -128,14 +128,14 @@ async function main(matrix: Matrix): Promise<void> {
     rounds: 1000,
   });
   // Small-request rates follow this on a VM host whose vCPUs move (scripts/line_round_trip.ts): before and after.
-  const lineBefore = await lineRoundTrip();
+  const lineBefore = await timeLineRoundTrip();
   const { openssl, bridge } = await measureAll(matrix, measure);
   const twoVms = await twoVmCases();
   const dpdk = await dpdkCase();
-  const lineAfter = await lineRoundTrip();
+  const lineAfter = await timeLineRoundTrip();
   const ratios = ratiosOf(openssl, bridge);
   const t = targets(modes, bridge, ratios);
-  const host = { ...await hostInfo(wake), lineRoundTrip: { before: lineBefore, after: lineAfter } };
+  const host = await hostInfo(wake, { before: lineBefore, after: lineAfter });
   const settings = {
     durationSeconds: Number(measure.duration),
     warmupSeconds: Number(measure.warmup),
@@ -171,12 +171,16 @@ async function main(matrix: Matrix): Promise<void> {
   console.log(formatLineRoundTrip("after them", lineAfter));
 }
 
-function lineRoundTrip(): Promise<LineRoundTrip> {
+/** One cache-line round trip measurement between the report's two CPUs. */
+function timeLineRoundTrip(): Promise<LineRoundTrip> {
   return measureLineRoundTrip({ cpuSelf: +measure.pinServe, cpuPeer: +measure.pinBench, rounds: 500_000 });
 }
 
-/** The machine, for reading the figures: CPUs, versions, load, and what a wake-up costs. */
-async function hostInfo(wake: WakeCost): Promise<Report["host"]> {
+/** The machine, for reading the figures: CPUs, versions, load, what a wake-up and a cache-line round trip cost. */
+async function hostInfo(
+  wake: WakeCost,
+  lineRoundTrip: { before: LineRoundTrip; after: LineRoundTrip },
+): Promise<Report["host"]> {
   return {
     cpus: navigator.hardwareConcurrency,
     cpu: /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown",
@@ -184,6 +188,7 @@ async function hostInfo(wake: WakeCost): Promise<Report["host"]> {
     deno: Deno.version.deno,
     loadavg: Deno.loadavg(),
     wake,
+    lineRoundTrip,
   };
 }
 

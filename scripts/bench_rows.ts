@@ -113,7 +113,7 @@ export interface Report {
     readonly loadavg: number[];
     /** What a wake-up costs between the two CPUs (scripts/wake_cost.ts); absent in reports before 2026-12-07. */
     readonly wake?: WakeCost;
-    /** Cache-line round trip before and after the cases (scripts/line_round_trip.ts); absent before 2026-12-08. */
+    /** Cache-line round trip before and after the cases (scripts/line_round_trip.ts); absent in older reports. */
     readonly lineRoundTrip?: { readonly before: LineRoundTrip; readonly after: LineRoundTrip };
   };
   readonly settings: Matrix & {

@@ -16,7 +16,7 @@ import { pinThread, threadAffinity } from "../src/os/thread.ts";
 import { type LinePeerInit, PING, PONG, STOP } from "./_line_peer.ts";
 import { median } from "./bench_rows.ts";
 
-/** The measurement: the median over `batches` batches of `rounds / batches` round trips each. */
+/** The measurement: the median over `BATCHES` batches of `rounds / BATCHES` round trips each. */
 export interface LineRoundTrip {
   readonly cpuSelf: number;
   readonly cpuPeer: number;
@@ -35,7 +35,8 @@ const ANSWER_TIMEOUT_MS = 2000;
 /**
  * Measures the round trip.
  *
- * @param o CPUs for this thread and the peer (different ones) and round trips in all (a multiple of 5).
+ * @param o CPUs for this thread and the peer (different ones) and round trips in all (rounded down to a multiple
+ *   of `BATCHES`).
  * @returns The median per round trip, in nanoseconds.
  * @throws Error when the peer stops answering.
  */
